@@ -1,0 +1,23 @@
+/** `@plinth/core`: the kernel and the module system. No HTTP in here. */
+export { createPlinth, kernelModule } from './plinth.js';
+export type { Plinth, CreatePlinthOptions, Readiness, ReadinessCheck } from './plinth.js';
+export { defineModule, implement } from './module.js';
+export type { ModuleDefinition, AnyModule, KernelContext, Tx, HandlerContext, RouteHandler, RouteImplementation } from './module.js';
+export { loadConfig, parseConfig, configFromEnv, configSchema, envKeys, DEFAULT_DATABASE_URL } from './config.js';
+export type { PlinthConfig, PlinthConfigInput } from './config.js';
+export { PlinthError, errorStatus, statusForCode, isPlinthError } from './errors.js';
+export type { ErrorCode, KernelErrorCode, FieldError, PlinthErrorOptions } from './errors.js';
+export { systemClock, createManualClock, isoNow } from './clock.js';
+export type { Clock, ManualClock } from './clock.js';
+export { createIdGenerator } from './ids.js';
+export type { IdGenerator } from './ids.js';
+export { createLogger, redactPaths } from './logger.js';
+export type { Logger, LoggerConfig } from './logger.js';
+export type { Migration, MigrationContext } from './migrations/migration.js';
+export type { Migrator, MigrationStatus, MigrationResult } from './migrations/migrator.js';
+export type { EventInput, OutboxEvent } from './outbox/outbox.js';
+export { OUTBOX_TABLE } from './outbox/outbox.js';
+export type { Storage, DialectName, ColumnTypes, PoolStats } from './storage/storage.js';
+export { createStorage } from './storage/create-storage.js';
+export { parseDatabaseUrl, redactUrl } from './storage/url.js';
+export type { Registry } from './metrics.js';

@@ -1,0 +1,27 @@
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Storage } from './storage/storage.js';
+
+export type { Registry } from 'prom-client';
+
+/**
+ * A registry per Plinth instance (never prom-client's global one, so two
+ * instances in one process do not collide), with process metrics and the
+ * database pool gauges.
+ */
+export function createMetricsRegistry(storage: Storage): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'plinth_' });
+  new Gauge({
+    name: 'plinth_db_pool_connections',
+    help: 'Database connections by state (total, idle, waiting callers).',
+    labelNames: ['state', 'dialect'],
+    registers: [registry],
+    collect() {
+      const stats = storage.poolStats();
+      this.set({ state: 'total', dialect: storage.dialect }, stats.total);
+      this.set({ state: 'idle', dialect: storage.dialect }, stats.idle);
+      this.set({ state: 'waiting', dialect: storage.dialect }, stats.waiting);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { Clock } from './clock.js';
+import type { PlinthConfig } from './config.js';
+import type { RouteBody, RouteDef, RouteParams, RouteQuery, RouteResponse } from './contract/route.js';
+import type { IdGenerator } from './ids.js';
+import type { Logger } from './logger.js';
+import type { Migration } from './migrations/migration.js';
+import type { EventInput, OutboxEvent } from './outbox/outbox.js';
+import type { Storage } from './storage/storage.js';
+
+/** A transaction: its connection and the outbox, which commits or rolls back with it. */
+export interface Tx {
+  db: Kysely<any>;
+  /** Records an event in the outbox, inside this transaction. */
+  emit(event: EventInput): Promise<OutboxEvent>;
+}
+
+/** What every module's services and handlers are given by the kernel. */
+export interface KernelContext {
+  readonly config: Readonly<PlinthConfig>;
+  readonly storage: Storage;
+  readonly db: Kysely<any>;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+  /** Runs `fn` in a transaction; a call inside another transaction joins it. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Records an event in the outbox of the current transaction; throws outside one. */
+  emit(event: EventInput): Promise<OutboxEvent>;
+  /** The services of a module, by name. */
+  service<S = unknown>(moduleName: string): S;
+}
+
+/** What a route handler receives: validated input plus the kernel. */
+export interface HandlerContext<R extends RouteDef> {
+  params: RouteParams<R>;
+  query: RouteQuery<R>;
+  body: RouteBody<R>;
+  headers: IncomingHttpHeaders;
+  requestId: string;
+  /** Client address (from `X-Forwarded-For` only when `http.trustProxy` is on). */
+  ip: string;
+  log: Logger;
+  kernel: KernelContext;
+  /** Adds a response header. */
+  setHeader(name: string, value: string): void;
+}
+
+export type RouteHandler<R extends RouteDef> = (ctx: HandlerContext<R>) => Promise<RouteResponse<R>> | RouteResponse<R>;
+
+export interface RouteImplementation<R extends RouteDef = RouteDef> {
+  route: R;
+  handler: RouteHandler<R>;
+}
+
+/** Pairs a contract route with its handler; the handler's types come from the route's schemas. */
+export function implement<R extends RouteDef>(route: R, handler: RouteHandler<R>): RouteImplementation<R> {
+  return { route, handler };
+}
+
+/**
+ * A Plinth module: the unit every built-in feature and every application
+ * extension is made of.
+ */
+export interface ModuleDefinition<Services = unknown> {
+  /** Lower-case name, unique in the app: `identity`, `wishlists`. */
+  name: string;
+  /** Modules that must be loaded (and migrated) before this one. */
+  dependsOn?: readonly string[];
+  /** Ordered, reversible migrations; ids are `name/migration.name`. */
+  migrations?: readonly Migration[];
+  /** Event types this module emits, with their payload schemas. */
+  events?: Readonly<Record<string, z.ZodType>>;
+  /** Permission names this module checks, e.g. `orders:refund`. */
+  permissions?: readonly string[];
+  /** HTTP routes the server mounts for this module. */
+  routes?: readonly RouteImplementation<any>[];
+  /** Builds the module's services from the kernel (called once, in `createPlinth`). */
+  services?: (kernel: KernelContext) => Services;
+}
+
+export type AnyModule = ModuleDefinition<any>;
+
+/** Declares a module; checked for consistency when the app is created. */
+export function defineModule<const M extends ModuleDefinition<any>>(module: M): M {
+  return module;
+}

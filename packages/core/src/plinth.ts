@@ -1,0 +1,196 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import { type Clock, systemClock } from './clock.js';
+import { loadConfig, type PlinthConfig, type PlinthConfigInput } from './config.js';
+import { PlinthError } from './errors.js';
+import { createIdGenerator, type IdGenerator } from './ids.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetricsRegistry, type Registry } from './metrics.js';
+import { createMigrator, type Migrator, type ModuleMigration } from './migrations/migrator.js';
+import { type AnyModule, defineModule, type KernelContext, type RouteImplementation, type Tx } from './module.js';
+import { orderModules } from './modules.js';
+import { type EventInput, outboxMigration, writeOutboxEvent } from './outbox/outbox.js';
+import { createStorage } from './storage/create-storage.js';
+import type { Storage } from './storage/storage.js';
+import { redactUrl } from './storage/url.js';
+
+export interface CreatePlinthOptions extends PlinthConfigInput {
+  /** Application and built-in modules to load, in order (dependencies are ordered first). */
+  modules?: readonly AnyModule[];
+  /** Time source; default the system clock. */
+  clock?: Clock;
+  /** A pino logger to use instead of Plinth's own. */
+  logger?: Logger;
+  /** Where to read `PLINTH_*` variables from; default `process.env`, `false` to ignore them. */
+  processEnv?: NodeJS.ProcessEnv | false;
+}
+
+export interface ReadinessCheck {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface Readiness {
+  ok: boolean;
+  checks: Record<string, ReadinessCheck>;
+}
+
+export interface Plinth extends KernelContext {
+  readonly modules: readonly AnyModule[];
+  /** Every module route, for the server to mount. */
+  readonly routes: readonly RouteImplementation[];
+  readonly migrator: Migrator;
+  /** Prometheus registry of this instance. */
+  readonly metrics: Registry;
+  /** The Redis client when `redisUrl` is configured. */
+  readonly redis: Redis | undefined;
+  /** Connects and, unless `migrate: false` (or `autoMigrate` is off), runs pending migrations. */
+  start(options?: { migrate?: boolean }): Promise<void>;
+  /** Checks the database and, when configured, Redis. */
+  checkReadiness(timeoutMs?: number): Promise<Readiness>;
+  /** Closes Redis and the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The kernel's own module: the outbox table. */
+export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration] });
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function timed(fn: () => Promise<unknown>, timeoutMs: number, what: string): Promise<ReadinessCheck> {
+  const started = performance.now();
+  try {
+    await withTimeout(fn(), timeoutMs, what);
+    return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  } catch (error) {
+    const message = error instanceof PlinthError ? error.message : (error as Error).message;
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error: message };
+  }
+}
+
+/**
+ * Creates a Plinth instance. Nothing connects until `start()` (or the first
+ * query); configuration is validated here and a bad value throws at once.
+ */
+export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
+  const { modules: userModules = [], clock = systemClock, logger: givenLogger, processEnv, ...configInput } = options;
+  const config: Readonly<PlinthConfig> = loadConfig(configInput, processEnv === false ? {} : (processEnv ?? process.env));
+  const logger = givenLogger ?? createLogger({ level: config.logLevel });
+  const modules = orderModules([kernelModule, ...userModules]);
+  const storage: Storage = createStorage(config);
+  const ids: IdGenerator = createIdGenerator(clock);
+  const migrations: ModuleMigration[] = modules.flatMap((m) => (m.migrations ?? []).map((migration) => ({ module: m.name, migration })));
+  const migrator = createMigrator(storage, migrations, clock);
+  const eventSchemas = new Map<string, z.ZodType>(modules.flatMap((m) => Object.entries(m.events ?? {})));
+  const metrics = createMetricsRegistry(storage);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 })
+    : undefined;
+  let lastRedisError = 0;
+  redis?.on('error', (error) => {
+    // ioredis reconnects by itself; log at most every 10 s so an outage does not flood the log.
+    if (Date.now() - lastRedisError > 10_000) logger.warn({ err: error.message }, 'redis connection error');
+    lastRedisError = Date.now();
+  });
+
+  const currentTx = new AsyncLocalStorage<Tx>();
+  const services = new Map<string, unknown>();
+  let started = false;
+  let closed = false;
+
+  const makeTx = (trx: Kysely<any>): Tx => ({
+    db: trx,
+    emit: (event: EventInput) => writeOutboxEvent(trx, { storage, clock, ids, schemas: eventSchemas }, event),
+  });
+
+  const kernel: KernelContext = {
+    config,
+    storage,
+    db: storage.db,
+    clock,
+    ids,
+    logger,
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      const outer = currentTx.getStore();
+      if (outer) return fn(outer);
+      return storage.db.transaction().execute((trx) => {
+        const tx = makeTx(trx);
+        return currentTx.run(tx, () => fn(tx));
+      });
+    },
+    emit(event) {
+      const tx = currentTx.getStore();
+      if (!tx) {
+        return Promise.reject(
+          new PlinthError('outbox.outside_transaction', 'emit() must be called inside plinth.transaction(): events commit with their data'),
+        );
+      }
+      return tx.emit(event);
+    },
+    service<S>(name: string): S {
+      if (!services.has(name)) throw new PlinthError('modules.invalid', `No module "${name}" with services is loaded`);
+      return services.get(name) as S;
+    },
+  };
+
+  for (const m of modules) {
+    if (m.services) services.set(m.name, m.services({ ...kernel, logger: logger.child({ module: m.name }) }));
+  }
+
+  const plinth: Plinth = {
+    ...kernel,
+    modules,
+    routes: modules.flatMap((m) => m.routes ?? []),
+    migrator,
+    metrics,
+    redis,
+    async start(startOptions = {}) {
+      if (closed) throw new PlinthError('service.unavailable', 'This Plinth instance is closed');
+      if (started) return;
+      await storage.ping();
+      if (startOptions.migrate ?? config.autoMigrate) {
+        const { ids: applied } = await migrator.up();
+        if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+      }
+      if (redis && redis.status === 'wait') await redis.connect();
+      started = true;
+      logger.debug({ database: redactUrl(config.databaseUrl), dialect: storage.dialect }, 'plinth started');
+    },
+    async checkReadiness(timeoutMs = 2000) {
+      const checks: Record<string, ReadinessCheck> = {};
+      const pending: Promise<void>[] = [
+        timed(() => storage.ping(), timeoutMs, 'database').then((c) => {
+          checks.database = c;
+        }),
+      ];
+      if (redis) {
+        pending.push(
+          timed(() => redis.ping(), timeoutMs, 'redis').then((c) => {
+            checks.redis = c;
+          }),
+        );
+      }
+      await Promise.all(pending);
+      return { ok: Object.values(checks).every((c) => c.ok), checks };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (redis) {
+        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+        else redis.disconnect();
+      }
+      await storage.close();
+    },
+  };
+  return plinth;
+}

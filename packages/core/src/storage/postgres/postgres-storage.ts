@@ -1,0 +1,72 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { withErrorMapping } from '../error-mapping.js';
+import type { Storage } from '../storage.js';
+import { mapPostgresError } from './postgres-errors.js';
+
+export interface PostgresStorageOptions {
+  connectionString: string;
+  poolMax: number;
+}
+
+const OID = { int8: 20, timestamptz: 1184, timestamp: 1114 } as const;
+
+/**
+ * Type parsers for this pool only: timestamps read back as RFC 3339 strings
+ * (like SQLite), and 64-bit integers as numbers when they fit.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === OID.timestamptz || oid === OID.timestamp) {
+      return (value: string) => new Date(oid === OID.timestamp ? `${value}Z` : value).toISOString();
+    }
+    if (oid === OID.int8) {
+      return (value: string) => {
+        const n = Number(value);
+        return Number.isSafeInteger(n) ? n : value;
+      };
+    }
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function createPostgresStorage(options: PostgresStorageOptions): Storage {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolMax,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    types: types as pg.CustomTypesConfig,
+  });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError) });
+  let closed = false;
+
+  return {
+    dialect: 'postgres',
+    db,
+    types: { json: 'jsonb', timestamp: 'timestamptz(3)', serialPrimaryKey: 'bigserial', boolean: 'boolean' },
+    toJson: (value) => JSON.stringify(value),
+    fromJson: <T>(raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as T) : (raw as T)),
+    fromBoolean: (raw) => raw === true,
+    forUpdate: (qb) => qb.forUpdate() as typeof qb,
+    forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked() as typeof qb,
+    async lockMigrations(trx) {
+      // Held until the migration transaction ends; advisory locks are per database.
+      await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+/** A fixed 64-bit key for `pg_advisory_xact_lock` ("plinth" in ASCII). */
+const MIGRATION_LOCK_KEY = 0x706c696e7468;

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+
+// In-process tests import the packages' sources; tests that spawn `plinth`
+// run the built CLI (the test command builds first).
+const alias = [
+  { find: /^@plinth\/core\/contract$/, replacement: src('core/src/contract/index.ts') },
+  { find: /^@plinth\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
+  { find: /^@plinth\/core$/, replacement: src('core/src/index.ts') },
+  { find: /^@plinth\/server$/, replacement: src('server/src/index.ts') },
+  { find: /^@plinth\/client$/, replacement: src('client-sdk/src/index.ts') },
+  { find: /^@plinth\/admin-tui$/, replacement: src('admin-tui/src/index.ts') },
+];
+
+const project = (name: string, dir: string) => ({
+  extends: true as const,
+  test: { name, root: `packages/${dir}`, include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'] },
+});
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    projects: [
+      project('core', 'core'),
+      project('server', 'server'),
+      project('client-sdk', 'client-sdk'),
+      project('cli', 'cli'),
+      project('admin-tui', 'admin-tui'),
+    ],
+  },
+});
