@@ -1,0 +1,249 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Plinth, RouteImplementation } from '@plinth/core';
+import { type OpenApiInfo, PlinthError } from '@plinth/core/contract';
+import { readJsonBody } from './body.js';
+import { corsHeaders, type CorsOptions, securityHeaders } from './headers.js';
+import { createHttpMetrics } from './http-metrics.js';
+import { kernelImplementations } from './kernel-routes.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import { Router } from './router.js';
+import { requestIdFrom, traceFrom } from './trace.js';
+import { queryObject, validate } from './validate.js';
+
+export interface ServerOptions {
+  /** Interface to bind; default `plinth.config.http.host`. */
+  host?: string;
+  /** Port; default `plinth.config.http.port` (0 picks a free one). */
+  port?: number;
+  /** Largest request body in bytes; default `plinth.config.http.bodyLimit` (1 MiB). */
+  bodyLimit?: number;
+  /** CORS origins (`*` for any); default `plinth.config.http.corsOrigins` (none). */
+  corsOrigins?: readonly string[];
+  /** How long `close()` waits for in-flight requests, in ms; default `plinth.config.http.shutdownTimeoutMs`. */
+  shutdownTimeoutMs?: number;
+  /** Trust `X-Forwarded-For`; default `plinth.config.http.trustProxy`. */
+  trustProxy?: boolean;
+  /** Routes to mount besides the kernel's and the modules'. */
+  routes?: readonly RouteImplementation<any>[];
+  /** Title and version in `/openapi.json`. */
+  openapi?: OpenApiInfo;
+  /** Close the Plinth instance when the server closes; default true. */
+  closePlinth?: boolean;
+}
+
+export interface ListenInfo {
+  host: string;
+  port: number;
+  url: string;
+}
+
+export interface PlinthServer {
+  readonly server: http.Server;
+  /** The `node:http` request listener, to mount Plinth inside another server. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  listen(options?: { host?: string; port?: number }): Promise<ListenInfo>;
+  /** Graceful: stop accepting, let in-flight requests finish (bounded), then close the database. */
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A thin `node:http` adapter: parse, validate, call the handler, map the result. */
+export function createServer(plinth: Plinth, options: ServerOptions = {}): PlinthServer {
+  const http$ = plinth.config.http;
+  const bodyLimit = options.bodyLimit ?? http$.bodyLimit;
+  const cors: CorsOptions = { origins: options.corsOrigins ?? http$.corsOrigins };
+  const trustProxy = options.trustProxy ?? http$.trustProxy;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? http$.shutdownTimeoutMs;
+  const log = plinth.logger.child({ component: 'http' });
+  const metrics = createHttpMetrics(plinth.metrics);
+
+  const appRoutes: RouteImplementation[] = [...plinth.routes, ...(options.routes ?? [])];
+  const all: RouteImplementation[] = [];
+  const router = new Router();
+  for (const impl of [...kernelImplementations(plinth, () => all, options.openapi ?? {}), ...appRoutes]) {
+    router.add(impl);
+    all.push(impl);
+  }
+
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string) {
+    if (closing) headers.connection = 'close';
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  function sendProblem(res: ServerResponse, error: unknown, requestId: string, path: string, base: Record<string, string>) {
+    const problem = toProblem(error, requestId, path);
+    const headers: Record<string, string | number> = { ...base, 'content-type': PROBLEM_CONTENT_TYPE };
+    const allow = (error as PlinthError).details?.allow;
+    if (problem.code === 'route.method_not_allowed' && Array.isArray(allow)) headers.allow = allow.join(', ');
+    if (problem.code === 'request.body_too_large') headers.connection = 'close';
+    send(res, problem.status, headers, JSON.stringify(problem));
+    return problem.status;
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, requestId: string, base: Record<string, string>, started: number) {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    let routeLabel = 'unmatched';
+    let status = 500;
+    try {
+      const origin = req.headers.origin;
+      const preflight = method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+      const cross = corsHeaders(cors, origin, preflight);
+      if (cross) Object.assign(base, cross);
+
+      let lookup;
+      try {
+        lookup = router.find(method, path);
+      } catch {
+        throw new PlinthError('request.bad_request', 'The request path is not valid (bad percent-encoding)');
+      }
+      if (method === 'OPTIONS' && lookup.kind !== 'not_found') {
+        const allow = lookup.kind === 'found' ? [lookup.match.impl.route.method, 'OPTIONS'] : lookup.allow;
+        status = 204;
+        res.writeHead(204, { ...base, allow: allow.join(', '), 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (lookup.kind === 'not_found') throw new PlinthError('route.not_found', `No route for ${method} ${path}`);
+      if (lookup.kind === 'method_not_allowed') {
+        throw new PlinthError('route.method_not_allowed', `${method} is not allowed on ${path}`, { details: { allow: lookup.allow } });
+      }
+      const { impl, params } = lookup.match;
+      const route = impl.route;
+      routeLabel = route.path;
+      const rawBody = route.body ? await readJsonBody(req, bodyLimit) : await discardBody(req, bodyLimit);
+      const responseHeaders: Record<string, string | number> = { ...base };
+      const result = await impl.handler({
+        params: validate(route.params, params, 'params') as never,
+        query: validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
+        body: validate(route.body, rawBody, 'body') as never,
+        headers: req.headers,
+        requestId,
+        ip: clientIp(req, trustProxy),
+        log: log.child({ requestId }),
+        kernel: plinth,
+        setHeader: (name, value) => {
+          responseHeaders[name.toLowerCase()] = value;
+        },
+      });
+      status = route.status ?? 200;
+      if (status === 204) {
+        res.writeHead(204, responseHeaders);
+        res.end();
+        return;
+      }
+      if (route.responseType === 'text') {
+        responseHeaders['content-type'] ??= 'text/plain; charset=utf-8';
+        send(res, status, responseHeaders, String(result));
+        return;
+      }
+      // Parsing the output strips fields the contract does not declare: nothing leaks by accident.
+      const output = route.response.safeParse(result);
+      if (!output.success) {
+        throw new Error(`Handler for ${route.method} ${route.path} returned a response that breaks its contract: ${output.error.message}`);
+      }
+      responseHeaders['content-type'] = JSON_TYPE;
+      send(res, status, responseHeaders, JSON.stringify(output.data));
+    } catch (error) {
+      status = res.headersSent ? status : sendProblem(res, error, requestId, path, base);
+      if (status >= 500) log.error({ err: error, requestId, method, path }, 'request failed');
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observe(method, routeLabel, status, seconds);
+      if (log.isLevelEnabled('debug')) log.debug({ requestId, method, path, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    }
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const trace = traceFrom(req.headers.traceparent);
+    const base: Record<string, string> = { ...securityHeaders, 'x-request-id': requestId, traceparent: trace.traceparent };
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closing && inFlight === 0) drained?.();
+    });
+    void dispatch(req, res, requestId, base, started);
+  };
+
+  const server = http.createServer({ keepAliveTimeout: 5000 }, handle);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  let closePromise: Promise<void> | undefined;
+  return {
+    server,
+    handle,
+    listen(listenOptions = {}) {
+      const host = listenOptions.host ?? options.host ?? http$.host;
+      const port = listenOptions.port ?? options.port ?? http$.port;
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}` });
+        });
+      });
+    },
+    close() {
+      closePromise ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          const done = new Promise<void>((resolve) => {
+            drained = resolve;
+          });
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs);
+          });
+          const outcome = await Promise.race([done, timeout]);
+          clearTimeout(timer);
+          if (outcome === 'timeout') {
+            log.warn({ inFlight }, 'shutdown timeout: closing the remaining connections');
+            server.closeAllConnections();
+          }
+        }
+        if (server.listening) await stopped;
+        if (options.closePlinth ?? true) await plinth.close();
+      })();
+      return closePromise;
+    },
+  };
+}
+
+/** Drains a body the route does not take, still enforcing the size limit. */
+async function discardBody(req: IncomingMessage, limit: number): Promise<undefined> {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return undefined;
+  if (req.readableEnded || req.complete) return undefined;
+  await readJsonBody(req, limit).catch((error: unknown) => {
+    if ((error as PlinthError).code === 'request.body_too_large') throw error;
+  });
+  return undefined;
+}
+
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? '';
+}

@@ -1,0 +1,82 @@
+import type { HttpMethod, RouteDef } from '@plinth/core/contract';
+import type { RouteImplementation } from '@plinth/core';
+
+export interface Match {
+  impl: RouteImplementation;
+  params: Record<string, string>;
+}
+
+export type Lookup =
+  | { kind: 'found'; match: Match }
+  | { kind: 'method_not_allowed'; allow: string[] }
+  | { kind: 'not_found' };
+
+interface Pattern {
+  path: string;
+  regex: RegExp;
+  names: string[];
+  byMethod: Map<string, RouteImplementation>;
+}
+
+const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/**
+ * Static paths are one Map lookup; paths with `:params` are matched by regex,
+ * in declaration order. HEAD is answered by the GET route.
+ */
+export class Router {
+  readonly #static = new Map<string, Map<string, RouteImplementation>>();
+  readonly #patterns: Pattern[] = [];
+
+  add(impl: RouteImplementation): void {
+    const { method, path } = impl.route as RouteDef & { method: HttpMethod };
+    if (!path.startsWith('/')) throw new Error(`Route path must start with "/": ${path}`);
+    const segments = path.split('/').slice(1);
+    const names: string[] = [];
+    const dynamic = segments.some((s) => PARAM.test(s));
+    let byMethod: Map<string, RouteImplementation>;
+    if (!dynamic) {
+      byMethod = this.#static.get(path) ?? new Map();
+      this.#static.set(path, byMethod);
+    } else {
+      const source = segments
+        .map((s) => {
+          const m = PARAM.exec(s);
+          if (!m) return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(m[1]!);
+          return '([^/]+)';
+        })
+        .join('/');
+      let pattern = this.#patterns.find((p) => p.path === path);
+      if (!pattern) {
+        pattern = { path, regex: new RegExp(`^/${source}/?$`), names, byMethod: new Map() };
+        this.#patterns.push(pattern);
+      }
+      byMethod = pattern.byMethod;
+    }
+    if (byMethod.has(method)) throw new Error(`Route ${method} ${path} is declared twice`);
+    byMethod.set(method, impl);
+  }
+
+  find(method: string, path: string): Lookup {
+    let byMethod = this.#static.get(path);
+    let params: Record<string, string> = {};
+    if (!byMethod && path.length > 1 && path.endsWith('/')) byMethod = this.#static.get(path.slice(0, -1));
+    if (!byMethod) {
+      for (const p of this.#patterns) {
+        const m = p.regex.exec(path);
+        if (!m) continue;
+        byMethod = p.byMethod;
+        params = {};
+        for (let i = 0; i < p.names.length; i++) params[p.names[i]!] = decodeURIComponent(m[i + 1]!);
+        break;
+      }
+    }
+    if (!byMethod) return { kind: 'not_found' };
+    const impl = byMethod.get(method) ?? (method === 'HEAD' ? byMethod.get('GET') : undefined);
+    if (impl) return { kind: 'found', match: { impl, params } };
+    const allow = [...byMethod.keys()];
+    if (allow.includes('GET')) allow.push('HEAD');
+    return { kind: 'method_not_allowed', allow: [...allow, 'OPTIONS'] };
+  }
+}

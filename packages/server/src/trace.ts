@@ -1,0 +1,35 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A caller's `X-Request-Id` when it is well-formed, else a new UUID. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+export interface TraceContext {
+  traceId: string;
+  /** This request's span id. */
+  spanId: string;
+  /** The caller's span id, when a valid `traceparent` came in. */
+  parentId: string | undefined;
+  flags: string;
+  /** `traceparent` to send on calls made while serving this request. */
+  traceparent: string;
+}
+
+/**
+ * W3C Trace Context: continue the caller's trace when its `traceparent` is
+ * valid (version 00, non-zero ids), otherwise start a new one.
+ */
+export function traceFrom(header: string | string[] | undefined): TraceContext {
+  const spanId = randomBytes(8).toString('hex');
+  const m = typeof header === 'string' ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
+  if (m && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!)) {
+    const [, , traceId, parentId, flags] = m as unknown as [string, string, string, string, string];
+    return { traceId, spanId, parentId, flags, traceparent: `00-${traceId}-${spanId}-${flags}` };
+  }
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, spanId, parentId: undefined, flags: '01', traceparent: `00-${traceId}-${spanId}-01` };
+}

@@ -1,0 +1,28 @@
+import type { z } from 'zod';
+import { type FieldError, PlinthError } from '@plinth/core/contract';
+
+/** Parses input with a route schema; failures are 422 `validation.failed` with one entry per field. */
+export function validate<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'params' | 'query' | 'body'): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors: FieldError[] = result.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+    code: issue.code,
+  }));
+  throw new PlinthError('validation.failed', `The request ${where} is invalid`, { errors });
+}
+
+/** URLSearchParams → plain object; a repeated key becomes an array. */
+export function queryObject(search: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (!search) return out;
+  for (const [key, value] of new URLSearchParams(search)) {
+    const existing = out[key];
+    if (existing === undefined) out[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[key] = [existing, value];
+  }
+  return out;
+}
