@@ -19,9 +19,14 @@ const project = (name: string, dir: string) => ({
   test: { name, root: `packages/${dir}`, include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'] },
 });
 
+// CI asks for a JSON report too (.ci/run reads the pass/fail counts from it).
+const jsonReport = process.env.PLINTH_VITEST_JSON_REPORT;
+
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: jsonReport ? ['default', 'json'] : ['default'],
+    outputFile: jsonReport ? { json: jsonReport } : undefined,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
@@ -30,6 +35,7 @@ export default defineConfig({
       project('client-sdk', 'client-sdk'),
       project('cli', 'cli'),
       project('admin-tui', 'admin-tui'),
+      { extends: true as const, test: { name: 'examples', root: 'examples', include: ['*/**/*.test.ts'], exclude: ['**/node_modules/**'] } },
     ],
   },
 });

@@ -180,8 +180,23 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   const server = http.createServer({ keepAliveTimeout: 5000 }, handle);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const problem = toProblem(
+      new PlinthError('request.bad_request', tooLarge ? 'The request headers are too large' : 'The request is not valid HTTP', {
+        status: tooLarge ? 431 : 400,
+      }),
+      requestIdFrom(undefined),
+      '',
+    );
+    const body = JSON.stringify(problem);
+    const head = [
+      `HTTP/1.1 ${problem.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+      ...Object.entries(securityHeaders).map(([k, v]) => `${k}: ${v}`),
+      `content-type: ${PROBLEM_CONTENT_TYPE}`,
+      `content-length: ${Buffer.byteLength(body)}`,
+      'connection: close',
+    ];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
   });
 
   let closePromise: Promise<void> | undefined;

@@ -9,6 +9,7 @@ const titles: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -27,7 +28,7 @@ export function toProblem(error: unknown, requestId: string, instance: string): 
     title: titles[safe.status] ?? 'Error',
     status: safe.status,
     detail: safe.message,
-    instance,
+    ...(instance ? { instance } : {}),
     code: safe.code,
     requestId,
   };

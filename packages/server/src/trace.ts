@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+// Version 00 has exactly four fields; a later version may append more, which are ignored.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
 /** A caller's `X-Request-Id` when it is well-formed, else a new UUID. */
 export function requestIdFrom(header: string | string[] | undefined): string {
@@ -25,8 +26,8 @@ export interface TraceContext {
  */
 export function traceFrom(header: string | string[] | undefined): TraceContext {
   const spanId = randomBytes(8).toString('hex');
-  const m = typeof header === 'string' ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
-  if (m && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!)) {
+  const m = typeof header === 'string' ? TRACEPARENT.exec(header.trim()) : null;
+  if (m && m[1] !== 'ff' && !(m[1] === '00' && m[5]) && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!)) {
     const [, , traceId, parentId, flags] = m as unknown as [string, string, string, string, string];
     return { traceId, spanId, parentId, flags, traceparent: `00-${traceId}-${spanId}-${flags}` };
   }

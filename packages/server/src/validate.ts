@@ -16,7 +16,8 @@ export function validate<S extends z.ZodType>(schema: S | undefined, value: unkn
 
 /** URLSearchParams → plain object; a repeated key becomes an array. */
 export function queryObject(search: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // No prototype: keys such as `constructor` or `__proto__` are plain data, not inherited members.
+  const out: Record<string, string | string[]> = Object.create(null);
   if (!search) return out;
   for (const [key, value] of new URLSearchParams(search)) {
     const existing = out[key];
