@@ -12,6 +12,9 @@ const databaseUrl = z
     message: 'must be a SQLite path (sqlite:./file.db, file:..., ./file.db) or a postgres:// URL',
   });
 
+/** `true`/`false` (and `1`/`0`, `yes`/`no`, `on`/`off` as strings); anything else is rejected, not coerced to true. */
+const bool = z.preprocess((v) => (typeof v === 'string' ? parseBool(v) : v), z.boolean('must be true or false'));
+
 const port = z.coerce.number().int('must be a whole number').min(0).max(65535);
 
 const csv = z.preprocess(
@@ -34,7 +37,7 @@ export const configSchema = z
     /** pino level; default `info`. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Run pending migrations in `start()`; default true. */
-    autoMigrate: z.coerce.boolean().default(true),
+    autoMigrate: bool.default(true),
     database: z
       .object({
         /** PostgreSQL pool size; default 10. */
@@ -57,7 +60,7 @@ export const configSchema = z
         /** How long graceful shutdown waits for in-flight requests, in ms; default 10000. */
         shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
         /** Trust `X-Forwarded-For` from a proxy in front; default false. */
-        trustProxy: z.coerce.boolean().default(false),
+        trustProxy: bool.default(false),
       })
       .strict()
       .prefault({}),

@@ -48,7 +48,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     db,
     types: { json: 'jsonb', timestamp: 'timestamptz(3)', serialPrimaryKey: 'bigserial', boolean: 'boolean' },
     toJson: (value) => JSON.stringify(value),
-    fromJson: <T>(raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as T) : (raw as T)),
+    // pg already parses json/jsonb columns; parsing again would break JSON string values ("hello").
+    fromJson: <T>(raw: unknown) => raw as T,
     fromBoolean: (raw) => raw === true,
     forUpdate: (qb) => qb.forUpdate() as typeof qb,
     forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked() as typeof qb,

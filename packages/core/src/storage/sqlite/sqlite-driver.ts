@@ -64,8 +64,29 @@ export class SqliteDriver implements Driver {
     release?.();
   }
 
+  /**
+   * better-sqlite3 is synchronous: waiting for the write lock in SQLite's busy
+   * handler would block the event loop, and with it another connection of this
+   * process that holds the lock (two instances on one file never finish). So
+   * try without waiting and retry asynchronously until busy_timeout has passed.
+   */
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const { busyTimeoutMs } = this.#options;
+    const deadline = Date.now() + busyTimeoutMs;
+    this.#db!.pragma('busy_timeout = 0');
+    try {
+      for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+        try {
+          await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+          return;
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    } finally {
+      this.#db?.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+    }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
