@@ -21,6 +21,7 @@ export interface Tx {
 export interface KernelContext {
   readonly config: Readonly<PlinthConfig>;
   readonly storage: Storage;
+  /** The database; inside `transaction()`, the current transaction. */
   readonly db: Kysely<any>;
   readonly clock: Clock;
   readonly ids: IdGenerator;

@@ -71,9 +71,9 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number, what: string
   try {
     await withTimeout(fn(), timeoutMs, what);
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
-  } catch (error) {
-    const message = error instanceof PlinthError ? error.message : (error as Error).message;
-    return { ok: false, latencyMs: Math.round(performance.now() - started), error: message };
+  } catch {
+    // The driver's own message may name hosts and ports: /readyz is public, so keep it generic.
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error: `${what} does not answer` };
   }
 }
 
@@ -112,10 +112,20 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     emit: (event: EventInput) => writeOutboxEvent(trx, { storage, clock, ids, schemas: eventSchemas }, event),
   });
 
+  // Inside a transaction, `db` is that transaction: a query through it can
+  // neither escape the transaction nor wait forever for SQLite's one connection.
+  const db = new Proxy(storage.db, {
+    get(target, prop) {
+      const active = currentTx.getStore()?.db ?? target;
+      const value = Reflect.get(active, prop, active);
+      return typeof value === 'function' ? value.bind(active) : value;
+    },
+  });
+
   const kernel: KernelContext = {
     config,
     storage,
-    db: storage.db,
+    db,
     clock,
     ids,
     logger,
@@ -161,20 +171,23 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
         const { ids: applied } = await migrator.up();
         if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
       }
-      if (redis && redis.status === 'wait') await redis.connect();
+      if (redis && redis.status === 'wait') {
+        // Redis is not required to boot: /readyz reports it, and ioredis keeps reconnecting.
+        await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis is not reachable yet'));
+      }
       started = true;
       logger.debug({ database: redactUrl(config.databaseUrl), dialect: storage.dialect }, 'plinth started');
     },
     async checkReadiness(timeoutMs = 2000) {
       const checks: Record<string, ReadinessCheck> = {};
       const pending: Promise<void>[] = [
-        timed(() => storage.ping(), timeoutMs, 'database').then((c) => {
+        timed(() => storage.ping(), timeoutMs, 'The database').then((c) => {
           checks.database = c;
         }),
       ];
       if (redis) {
         pending.push(
-          timed(() => redis.ping(), timeoutMs, 'redis').then((c) => {
+          timed(() => redis.ping(), timeoutMs, 'Redis').then((c) => {
             checks.redis = c;
           }),
         );

@@ -358,6 +358,20 @@ describe.each(dialects)('storage contract on %s', (dialect) => {
       expect(await count(plinth.db, 'plinth_outbox')).toBe(2);
     });
 
+    it('makes plinth.db the current transaction inside transaction(), so it neither escapes it nor waits for it', async () => {
+      const plinth = await migrated();
+      await expect(
+        plinth.transaction(async () => {
+          await plinth.db.insertInto('warehouses').values({ id: 'w1', name: 'North' }).execute();
+          expect(await count(plinth.db, 'warehouses')).toBe(1);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await count(plinth.db, 'warehouses')).toBe(0);
+      await plinth.transaction(() => plinth.db.insertInto('warehouses').values({ id: 'w2', name: 'South' }).execute());
+      expect(await count(plinth.db, 'warehouses')).toBe(1);
+    });
+
     it('rejects emit() outside a transaction', async () => {
       const plinth = await migrated();
       const error = await plinth.emit({ type: 'warehouse.opened', payload: { name: 'North' } }).catch((e: unknown) => e);

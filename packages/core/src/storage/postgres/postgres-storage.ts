@@ -18,7 +18,10 @@ const OID = { int8: 20, timestamptz: 1184, timestamp: 1114 } as const;
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === OID.timestamptz || oid === OID.timestamp) {
-      return (value: string) => new Date(oid === OID.timestamp ? `${value}Z` : value).toISOString();
+      return (value: string) => {
+        const date = new Date(oid === OID.timestamp ? `${value.replace(' ', 'T')}Z` : value);
+        return Number.isNaN(date.getTime()) ? value : date.toISOString(); // 'infinity' stays as it is
+      };
     }
     if (oid === OID.int8) {
       return (value: string) => {
