@@ -9,7 +9,7 @@ const check = z.object({
 
 export const healthResponse = z.object({ status: z.literal('ok') });
 export const readyResponse = z.object({
-  status: z.enum(['ok', 'unavailable']),
+  status: z.literal('ok'),
   checks: z.record(z.string(), check),
 });
 
@@ -27,7 +27,7 @@ export const kernelRoutes = {
     method: 'GET',
     path: '/readyz',
     operationId: 'ready',
-    summary: 'Readiness: the database (and Redis when configured) answer. 503 when not.',
+    summary: 'Readiness: the database (and Redis when configured) answer. When not: 503 problem `service.unavailable` with the same `checks`.',
     tags: ['ops'],
     response: readyResponse,
   }),

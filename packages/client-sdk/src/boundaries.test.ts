@@ -1,0 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const shipped = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'test-app.ts');
+const importsOf = (file: string) =>
+  [...readFileSync(`${dir}/${file}`, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
+
+describe('what the client may import', () => {
+  it('takes only the contract from core, never the core root (drivers) or the server', () => {
+    for (const file of shipped) {
+      for (const specifier of importsOf(file)) {
+        const allowed = specifier.startsWith('./') || specifier === '@plinth/core/contract' || (file === 'node.ts' && specifier === 'undici');
+        expect(allowed, `${file} imports ${specifier}`).toBe(true);
+      }
+    }
+    expect(shipped).toContain('index.ts');
+  });
+});

@@ -1,0 +1,106 @@
+import type { RouteDef, RouteResponse } from '@plinth/core/contract';
+import { errorFromResponse, networkError, PlinthApiError } from './errors.js';
+import type { CallArgs, CallOptions, CallRoute, ClientOptions, FetchLike, FetchResponseLike, HeaderValues } from './types.js';
+import { fillPath, normalizeBaseUrl, queryString } from './url.js';
+
+/** Default time limit per request. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const PROBLEM = 'application/problem+json';
+
+export interface Transport {
+  /** The normalized base URL, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly call: CallRoute;
+}
+
+/** Validates the options once and returns the function every client method goes through. */
+export function createTransport(options: ClientOptions): Transport {
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const origin = new URL(baseUrl).origin;
+  const defaultTimeout = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+  const send: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const clientHeaders = options.headers;
+
+  async function call<R extends RouteDef>(route: R, ...args: CallArgs<R>): Promise<RouteResponse<R>> {
+    const [input, callOptions = {}] = args as [{ params?: unknown; query?: unknown; body?: unknown } | undefined, CallOptions?];
+    const url = baseUrl + fillPath(route.path, input?.params) + queryString(input?.query);
+    const text = route.responseType === 'text';
+    const headers: Record<string, string> = { accept: text ? `text/plain, application/json, ${PROBLEM}` : `application/json, ${PROBLEM}` };
+    merge(headers, typeof clientHeaders === 'function' ? await clientHeaders() : clientHeaders);
+    merge(headers, callOptions.headers);
+    if (callOptions.requestId !== undefined) headers['x-request-id'] = callOptions.requestId;
+    let body: string | undefined;
+    if (route.body && input?.body !== undefined) {
+      body = JSON.stringify(input.body);
+      headers['content-type'] = 'application/json';
+    }
+
+    const timeoutMs = callOptions.timeoutMs === undefined ? defaultTimeout : checkTimeout(callOptions.timeoutMs, 'timeoutMs');
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer =
+      timeoutMs > 0 && Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort(new Error(`Timed out after ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
+    const callSignal = callOptions.signal;
+    const onAbort = () => controller.abort(callSignal?.reason);
+    if (callSignal?.aborted) onAbort();
+    else callSignal?.addEventListener('abort', onAbort, { once: true });
+
+    let response: FetchResponseLike;
+    let answer: string;
+    try {
+      // The body is read under the same timer: a server that stalls mid-answer times out too.
+      response = await send(url, { method: route.method, headers, ...(body === undefined ? {} : { body }), signal: controller.signal });
+      answer = await response.text();
+    } catch (error) {
+      const kind = timedOut ? 'timeout' : callSignal?.aborted ? 'aborted' : 'error';
+      throw networkError(kind, origin, error, callOptions.requestId, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      callSignal?.removeEventListener('abort', onAbort);
+    }
+
+    if (!response.ok) throw errorFromResponse(response.status, response.statusText, response.headers, answer);
+    if (text) return answer as RouteResponse<R>;
+    if (response.status === 204 || answer === '') return undefined as RouteResponse<R>;
+    try {
+      return JSON.parse(answer) as RouteResponse<R>;
+    } catch (error) {
+      throw new PlinthApiError(
+        {
+          type: 'about:blank',
+          title: 'Malformed response',
+          status: response.status,
+          code: 'response.malformed',
+          detail: `${route.method} ${route.path} answered ${response.status} with a body that is not JSON`,
+          ...requestIdOf(response),
+        },
+        { cause: error },
+      );
+    }
+  }
+
+  return Object.freeze({ baseUrl, call });
+}
+
+function merge(target: Record<string, string>, source: HeaderValues | undefined): void {
+  if (!source) return;
+  for (const [name, value] of Object.entries(source)) {
+    if (value !== undefined) target[name.toLowerCase()] = value;
+  }
+}
+
+function checkTimeout(value: number, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new TypeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+  return value;
+}
+
+function requestIdOf(response: FetchResponseLike): { requestId?: string } {
+  const id = response.headers.get('x-request-id');
+  return id === null ? {} : { requestId: id };
+}
