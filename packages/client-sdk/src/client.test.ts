@@ -71,7 +71,7 @@ describe('client against a real Plinth server', () => {
   });
 
   it('rejects an unknown route with PlinthApiError 404 route.not_found and the request id', async () => {
-    const missing = defineRoute({ method: 'GET', path: '/v1/nothing-here', operationId: 'nothing', summary: 'Not served.', response: z.object({}) });
+    const missing = defineRoute({ auth: 'public', method: 'GET', path: '/v1/nothing-here', operationId: 'nothing', summary: 'Not served.', response: z.object({}) });
     const error = await failure(client.call(missing));
     expect(error.status).toBe(404);
     expect(error.code).toBe('route.not_found');
@@ -82,7 +82,7 @@ describe('client against a real Plinth server', () => {
   });
 
   it('sends a caller-chosen request id, which the server echoes in its problem', async () => {
-    const missing = defineRoute({ method: 'GET', path: '/v1/nope', operationId: 'nope', summary: 'Not served.', response: z.object({}) });
+    const missing = defineRoute({ auth: 'public', method: 'GET', path: '/v1/nope', operationId: 'nope', summary: 'Not served.', response: z.object({}) });
     const error = await failure(client.call(missing, undefined, { requestId: 'req-123' }));
     expect(error.requestId).toBe('req-123');
   });

@@ -13,6 +13,7 @@ const widget = z.object({ id: z.string(), name: z.string(), count: z.number().in
 
 export const widgetRoutes = {
   createWidget: defineRoute({
+    auth: 'public',
     method: 'POST',
     path: '/v1/widgets',
     operationId: 'createWidget',
@@ -22,6 +23,7 @@ export const widgetRoutes = {
     status: 201,
   }),
   getWidget: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/widgets/:id',
     operationId: 'getWidget',
@@ -35,6 +37,7 @@ export const widgetRoutes = {
     response: z.object({ id: z.string(), q: z.string().optional(), tags: z.array(z.string()), limit: z.number().optional() }),
   }),
   deleteWidget: defineRoute({
+    auth: 'public',
     method: 'DELETE',
     path: '/v1/widgets/:id',
     operationId: 'deleteWidget',
@@ -44,6 +47,7 @@ export const widgetRoutes = {
     status: 204,
   }),
   slow: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/slow',
     operationId: 'slow',

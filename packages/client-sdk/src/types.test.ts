@@ -70,6 +70,7 @@ describe('client types', () => {
 
   it('types call() for a route defined anywhere', () => {
     const route = defineRoute({
+      auth: 'public',
       method: 'GET',
       path: '/v1/things/:id',
       operationId: 'getThing',

@@ -14,6 +14,8 @@ export const errorStatus = {
   'route.not_found': 404,
   'route.method_not_allowed': 405,
   'resource.not_found': 404,
+  'auth.unauthenticated': 401,
+  'auth.forbidden': 403,
   'storage.conflict': 409,
   'storage.foreign_key': 409,
   'storage.not_null': 422,

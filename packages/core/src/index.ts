@@ -2,6 +2,8 @@
 export { createPlinth, kernelModule } from './plinth.js';
 export type { Plinth, CreatePlinthOptions, Readiness, ReadinessCheck } from './plinth.js';
 export { defineModule, implement } from './module.js';
+export { systemActor, unauthenticated, forbidden } from './auth.js';
+export type { Actor, AuthHooks, Credentials, ResourceRef } from './auth.js';
 export type { ModuleDefinition, AnyModule, KernelContext, Tx, HandlerContext, RouteHandler, RouteImplementation } from './module.js';
 export { loadConfig, parseConfig, configFromEnv, configSchema, envKeys, DEFAULT_DATABASE_URL } from './config.js';
 export type { PlinthConfig, PlinthConfigInput } from './config.js';

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Actor, AuthHooks, ResourceRef } from './auth.js';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Clock } from './clock.js';
@@ -32,6 +33,12 @@ export interface KernelContext {
   emit(event: EventInput): Promise<OutboxEvent>;
   /** The services of a module, by name. */
   service<S = unknown>(moduleName: string): S;
+  /** Resolves credentials to an actor (the `identity` module's hook). */
+  authenticate: AuthHooks['authenticate'];
+  /** The one policy point (the `access` module's hook); the system actor may do anything. */
+  can(actor: Actor | null, permission: string, resource?: ResourceRef): Promise<boolean>;
+  /** `can`, or throw 401 (no actor) / 403 `auth.forbidden`. */
+  authorize(actor: Actor | null, permission: string, resource?: ResourceRef): Promise<void>;
 }
 
 /** What a route handler receives: validated input plus the kernel. */
@@ -41,6 +48,8 @@ export interface HandlerContext<R extends RouteDef> {
   body: RouteBody<R>;
   headers: IncomingHttpHeaders;
   requestId: string;
+  /** The caller; `null` only on `public`/`optional` routes called without credentials. */
+  actor: Actor | null;
   /** Client address (from `X-Forwarded-For` only when `http.trustProxy` is on). */
   ip: string;
   log: Logger;
@@ -80,6 +89,8 @@ export interface ModuleDefinition<Services = unknown> {
   routes?: readonly RouteImplementation<any>[];
   /** Builds the module's services from the kernel (called once, in `createPlinth`). */
   services?: (kernel: KernelContext) => Services;
+  /** Authentication and policy hooks this module provides (at most one module each). */
+  auth?: (kernel: KernelContext) => Partial<AuthHooks>;
 }
 
 export type AnyModule = ModuleDefinition<any>;

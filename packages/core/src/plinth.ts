@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
+import { type Actor, type AuthHooks, forbidden, unauthenticated } from './auth.js';
 import { type Clock, systemClock } from './clock.js';
 import { loadConfig, type PlinthConfig, type PlinthConfigInput } from './config.js';
 import { PlinthError } from './errors.js';
@@ -150,10 +151,35 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
       if (!services.has(name)) throw new PlinthError('modules.invalid', `No module "${name}" with services is loaded`);
       return services.get(name) as S;
     },
+    authenticate: (credentials) => hooks.authenticate(credentials),
+    async can(actor, permission, resource) {
+      if (actor?.kind === 'system') return true;
+      return hooks.can(actor, permission, resource);
+    },
+    async authorize(actor, permission, resource) {
+      if (await kernel.can(actor, permission, resource)) return;
+      throw actor ? forbidden() : unauthenticated();
+    },
   };
 
+  // Closed by default: without an authenticating module nobody signs in; without a policy, nothing is allowed.
+  const hooks: AuthHooks = {
+    authenticate: async (credentials) => {
+      if (credentials.authorization || credentials.apiKey) throw unauthenticated('No module here accepts credentials');
+      return null;
+    },
+    can: async (_actor: Actor | null) => false,
+  };
+  const hookOwners: Partial<Record<keyof AuthHooks, string>> = {};
   for (const m of modules) {
-    if (m.services) services.set(m.name, m.services({ ...kernel, logger: logger.child({ module: m.name }) }));
+    const moduleKernel = { ...kernel, logger: logger.child({ module: m.name }) };
+    if (m.services) services.set(m.name, m.services(moduleKernel));
+    for (const [name, hook] of Object.entries(m.auth?.(moduleKernel) ?? {}) as [keyof AuthHooks, never][]) {
+      if (!hook) continue;
+      if (hookOwners[name]) throw new PlinthError('modules.invalid', `Both "${hookOwners[name]}" and "${m.name}" provide auth.${name}`);
+      hookOwners[name] = m.name;
+      hooks[name] = hook;
+    }
   }
 
   const plinth: Plinth = {

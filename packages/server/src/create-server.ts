@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Plinth, RouteImplementation } from '@plinth/core';
-import { type OpenApiInfo, PlinthError } from '@plinth/core/contract';
+import { type Actor, type Plinth, type RouteImplementation, unauthenticated } from '@plinth/core';
+import { type OpenApiInfo, PlinthError, type RouteDef } from '@plinth/core/contract';
 import { readJsonBody } from './body.js';
 import { corsHeaders, type CorsOptions, securityHeaders } from './headers.js';
 import { createHttpMetrics } from './http-metrics.js';
@@ -84,8 +84,28 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     const allow = (error as PlinthError).details?.allow;
     if (problem.code === 'route.method_not_allowed' && Array.isArray(allow)) headers.allow = allow.join(', ');
     if (problem.code === 'request.body_too_large') headers.connection = 'close';
+    if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+    const retryAfter = (error as PlinthError).details?.retryAfter;
+    if (typeof retryAfter === 'number') headers['retry-after'] = Math.max(1, Math.ceil(retryAfter));
     send(res, problem.status, headers, JSON.stringify(problem));
     return problem.status;
+  }
+
+  /** `public` routes never look at credentials; `optional` ones check them when sent; `required` ones need them. */
+  async function authenticate(req: IncomingMessage, route: RouteDef, ip: string): Promise<Actor | null> {
+    const mode = route.auth ?? 'required';
+    if (mode === 'public') return null;
+    const authorization = req.headers.authorization;
+    const apiKey = req.headers['x-api-key'];
+    if (mode === 'optional' && !authorization && !apiKey) return null;
+    const actor = await plinth.authenticate({
+      authorization,
+      apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+      ip,
+      userAgent: req.headers['user-agent'],
+    });
+    if (!actor && mode === 'required') throw unauthenticated();
+    return actor;
   }
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, requestId: string, base: Record<string, string>, started: number) {
@@ -121,6 +141,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       const { impl, params } = lookup.match;
       const route = impl.route;
       routeLabel = route.path;
+      const ip = clientIp(req, trustProxy);
+      const actor = await authenticate(req, route, ip);
+      if (route.permission) await plinth.authorize(actor, route.permission);
       const rawBody = route.body ? await readJsonBody(req, bodyLimit) : await discardBody(req, bodyLimit);
       const responseHeaders: Record<string, string | number> = { ...base };
       const result = await impl.handler({
@@ -129,7 +152,8 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
         body: validate(route.body, rawBody, 'body') as never,
         headers: req.headers,
         requestId,
-        ip: clientIp(req, trustProxy),
+        actor,
+        ip,
         log: log.child({ requestId }),
         kernel: plinth,
         setHeader: (name, value) => {

@@ -24,6 +24,7 @@ const widget = z.object({ id: z.string(), name: z.string(), count: z.number().in
 
 export const widgetRoutes = {
   create: defineRoute({
+    auth: 'public',
     method: 'POST',
     path: '/v1/widgets',
     operationId: 'createWidget',
@@ -33,6 +34,7 @@ export const widgetRoutes = {
     status: 201,
   }),
   list: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/widgets',
     operationId: 'listWidgets',
@@ -41,6 +43,7 @@ export const widgetRoutes = {
     response: z.object({ items: z.array(widget), limit: z.number() }),
   }),
   get: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/widgets/:id',
     operationId: 'getWidget',
@@ -49,6 +52,7 @@ export const widgetRoutes = {
     response: widget,
   }),
   put: defineRoute({
+    auth: 'public',
     method: 'PUT',
     path: '/v1/widgets/:id',
     operationId: 'putWidget',
@@ -59,6 +63,7 @@ export const widgetRoutes = {
     status: 201,
   }),
   remove: defineRoute({
+    auth: 'public',
     method: 'DELETE',
     path: '/v1/widgets/:id',
     operationId: 'deleteWidget',
@@ -68,6 +73,7 @@ export const widgetRoutes = {
     status: 204,
   }),
   echoQuery: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/echo-query',
     operationId: 'echoQuery',
@@ -76,6 +82,7 @@ export const widgetRoutes = {
     response: z.object({ query: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }),
   }),
   boom: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/boom',
     operationId: 'boom',
@@ -83,6 +90,7 @@ export const widgetRoutes = {
     response: z.object({ ok: z.boolean() }),
   }),
   badSql: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/bad-sql',
     operationId: 'badSql',
@@ -90,6 +98,7 @@ export const widgetRoutes = {
     response: z.object({ ok: z.boolean() }),
   }),
   leaky: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/leaky',
     operationId: 'leaky',
@@ -97,6 +106,7 @@ export const widgetRoutes = {
     response: z.object({ id: z.string(), name: z.string() }),
   }),
   slow: defineRoute({
+    auth: 'public',
     method: 'GET',
     path: '/v1/slow',
     operationId: 'slow',

@@ -21,6 +21,7 @@ export const kernelRoutes = {
     operationId: 'health',
     summary: 'Liveness: the process answers.',
     tags: ['ops'],
+    auth: 'public',
     response: healthResponse,
   }),
   ready: defineRoute({
@@ -29,6 +30,7 @@ export const kernelRoutes = {
     operationId: 'ready',
     summary: 'Readiness: the database (and Redis when configured) answer. When not: 503 problem `service.unavailable` with the same `checks`.',
     tags: ['ops'],
+    auth: 'public',
     response: readyResponse,
   }),
   metrics: defineRoute({
@@ -37,6 +39,7 @@ export const kernelRoutes = {
     operationId: 'metrics',
     summary: 'Prometheus metrics in text exposition format.',
     tags: ['ops'],
+    auth: 'public',
     response: z.string(),
     responseType: 'text',
   }),
@@ -46,6 +49,7 @@ export const kernelRoutes = {
     operationId: 'openapi',
     summary: 'This API as an OpenAPI 3.1 document.',
     tags: ['ops'],
+    auth: 'public',
     response: z.record(z.string(), z.unknown()),
   }),
 } as const;

@@ -49,12 +49,20 @@ export function buildOpenApi(routes: readonly RouteDef[], info: OpenApiInfo = {}
         ? { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } }
         : undefined,
       responses: { [success]: { description: 'Success', content }, default: problemResponse },
+      security: route.auth === 'public' ? [] : [{ bearer: [] }, { apiKey: [] }],
+      'x-permission': route.permission,
     };
   }
   return {
     openapi: '3.1.0',
     info: { title: info.title ?? 'Plinth API', version: info.version ?? '0.0.0', description: info.description },
     paths,
-    components: { schemas: { Problem: schemaOf(problemSchema, 'output') } },
+    components: {
+      schemas: { Problem: schemaOf(problemSchema, 'output') },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
   };
 }

@@ -22,6 +22,13 @@ export interface RouteDef {
   status?: number;
   /** `json` (default) or `text` (answers `text/plain`, e.g. `/metrics`). */
   responseType?: 'json' | 'text';
+  /**
+   * Who may call: `required` (default: a signed-in user or an API key),
+   * `optional` (credentials are checked when sent), or `public`.
+   */
+  auth?: 'required' | 'optional' | 'public';
+  /** Permission (`resource:action`) the caller must hold, checked before the handler. */
+  permission?: string;
 }
 
 export function defineRoute<const R extends RouteDef>(route: R): R {
