@@ -26,6 +26,10 @@ describe('configuration', () => {
       env: 'development',
       logLevel: 'info',
       autoMigrate: true,
+      encryptionKeys: [],
+      appUrl: 'http://127.0.0.1:8080',
+      auth: expect.objectContaining({ accessTokenTtlSeconds: 900, issuer: 'plinth', lockoutAccountFailures: 5, oidc: {} }),
+      mail: { transport: 'dev', from: 'Plinth <no-reply@localhost>', devDir: './.plinth/mail' },
       database: { poolMax: 10, busyTimeoutMs: 5000 },
       http: {
         host: '127.0.0.1',
@@ -37,6 +41,11 @@ describe('configuration', () => {
       },
     });
     expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('refuses production without an encryption key for secrets at rest', () => {
+    expect(() => loadConfig({ env: 'production' }, {})).toThrow(/encryptionKeys \(PLINTH_ENCRYPTION_KEYS\): production needs an encryption key/);
+    expect(() => loadConfig({ encryptionKeys: ['k1:short'] }, {})).toThrow(/encryptionKeys/);
   });
 
   it('reads PLINTH_* variables from an env object', () => {
@@ -56,6 +65,8 @@ describe('configuration', () => {
         PLINTH_CORS_ORIGINS: 'https://a.example, https://b.example,',
         PLINTH_SHUTDOWN_TIMEOUT_MS: '500',
         PLINTH_TRUST_PROXY: 'yes',
+        PLINTH_ENCRYPTION_KEYS: `k2:${'A'.repeat(43)}=,k1:${'B'.repeat(43)}=`,
+        PLINTH_ACCESS_TOKEN_TTL: '300',
         HOME: '/root',
         PORT: '1234',
       },
@@ -66,6 +77,10 @@ describe('configuration', () => {
       env: 'production',
       logLevel: 'debug',
       autoMigrate: false,
+      encryptionKeys: [`k2:${'A'.repeat(43)}=`, `k1:${'B'.repeat(43)}=`],
+      appUrl: 'http://127.0.0.1:8080',
+      auth: expect.objectContaining({ accessTokenTtlSeconds: 300 }),
+      mail: expect.objectContaining({ transport: 'dev' }),
       database: { poolMax: 25, busyTimeoutMs: 250 },
       http: {
         host: '0.0.0.0',

@@ -15,7 +15,7 @@ const databaseUrl = z
 /** `true`/`false` (and `1`/`0`, `yes`/`no`, `on`/`off` as strings); anything else is rejected, not coerced to true. */
 const bool = z.preprocess((v) => (typeof v === 'string' ? parseBool(v) : v), z.boolean('must be true or false'));
 
-const port = z.coerce.number().int('must be a whole number').min(0).max(65535);
+const port = z.coerce.number({ message: 'must be a port number (0-65535)' }).int('must be a whole number').min(0).max(65535);
 
 const csv = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
@@ -36,6 +36,76 @@ export const configSchema = z
     env: z.enum(['development', 'production']).default('development'),
     /** pino level; default `info`. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Keys that encrypt secrets at rest (AES-256-GCM), as `id:base64-of-32-bytes`, current key first;
+     * older keys still decrypt. Required in production; in development a key is generated into `./.plinth/`.
+     */
+    encryptionKeys: csv.pipe(z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}$/, 'must be id:base64 of 32 bytes'))).default([]),
+    /** Public URL of the app, for links in emails; default `http://127.0.0.1:8080`. */
+    appUrl: z.url({ message: 'must be a URL' }).default('http://127.0.0.1:8080'),
+    auth: z
+      .object({
+        /** `iss` of access tokens; default `plinth`. */
+        issuer: z.string().min(1).default('plinth'),
+        /** `aud` of access tokens; default `plinth-api`. */
+        audience: z.string().min(1).default('plinth-api'),
+        /** Access-token lifetime in seconds; default 900 (15 min). */
+        accessTokenTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(900),
+        /** Refresh-token (session) lifetime in seconds; default 30 days. */
+        refreshTokenTtlSeconds: z.coerce.number().int().min(300).max(31_536_000).default(2_592_000),
+        /** How long the just-rotated refresh token still works (two tabs refreshing at once); default 10 s. */
+        refreshReuseGraceSeconds: z.coerce.number().int().min(0).max(120).default(10),
+        /** Argon2id memory in KiB; default 19456 (OWASP). */
+        passwordMemoryKib: z.coerce.number().int().min(8192).max(1_048_576).default(19_456),
+        /** Argon2id iterations; default 2 (OWASP). */
+        passwordIterations: z.coerce.number().int().min(1).max(20).default(2),
+        /** Failed sign-ins on one account before it locks; default 5. */
+        lockoutAccountFailures: z.coerce.number().int().min(1).max(1000).default(5),
+        /** Failed sign-ins from one IP before it locks; default 50. */
+        lockoutIpFailures: z.coerce.number().int().min(1).max(100_000).default(50),
+        /** Window in which failures count, in seconds; default 900. */
+        lockoutWindowSeconds: z.coerce.number().int().min(1).max(86_400).default(900),
+        /** First lockout in seconds, doubling on each further lockout; default 60. */
+        lockoutBaseSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
+        /** Longest lockout in seconds; default 3600. */
+        lockoutMaxSeconds: z.coerce.number().int().min(1).max(604_800).default(3600),
+        /** Email-verification link lifetime in seconds; default 24 h. */
+        verifyEmailTtlSeconds: z.coerce.number().int().min(60).max(604_800).default(86_400),
+        /** Password-reset link lifetime in seconds; default 1 h. */
+        passwordResetTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(3600),
+        /** OpenID Connect providers by name (`/v1/auth/oidc/:provider/...`). */
+        oidc: z
+          .record(
+            z.string().regex(/^[a-z0-9-]{1,32}$/),
+            z
+              .object({
+                issuer: z.url(),
+                clientId: z.string().min(1),
+                clientSecret: z.string().min(1).optional(),
+                /** Where the provider sends the browser back; default `${appUrl}/v1/auth/oidc/<name>/callback`. */
+                redirectUri: z.url().optional(),
+                scopes: z.array(z.string()).default(['openid', 'email', 'profile']),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+    mail: z
+      .object({
+        /** `dev` (default: writes messages to `devDir`) or `smtp`. */
+        transport: z.enum(['dev', 'smtp']).default('dev'),
+        /** SMTP URL for `smtp`, e.g. `smtps://user:pass@smtp.example.com`. */
+        smtpUrl: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+        /** Sender address; default `Plinth <no-reply@localhost>`. */
+        from: z.string().min(3).default('Plinth <no-reply@localhost>'),
+        /** Folder of the dev transport; default `./.plinth/mail`. */
+        devDir: z.string().min(1).default('./.plinth/mail'),
+      })
+      .strict()
+      .refine((m) => m.transport !== 'smtp' || m.smtpUrl, { message: 'smtpUrl is required with the smtp transport', path: ['smtpUrl'] })
+      .prefault({}),
     /** Run pending migrations in `start()`; default true. */
     autoMigrate: bool.default(true),
     database: z
@@ -65,7 +135,11 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.env !== 'production' || c.encryptionKeys.length > 0, {
+    message: 'production needs an encryption key for secrets at rest (PLINTH_ENCRYPTION_KEYS=id:base64-of-32-bytes)',
+    path: ['encryptionKeys'],
+  });
 
 export type PlinthConfig = z.output<typeof configSchema>;
 export type PlinthConfigInput = z.input<typeof configSchema>;
@@ -77,6 +151,16 @@ export const envKeys = {
   env: 'PLINTH_ENV',
   logLevel: 'PLINTH_LOG_LEVEL',
   autoMigrate: 'PLINTH_AUTO_MIGRATE',
+  encryptionKeys: 'PLINTH_ENCRYPTION_KEYS',
+  appUrl: 'PLINTH_APP_URL',
+  'auth.accessTokenTtlSeconds': 'PLINTH_ACCESS_TOKEN_TTL',
+  'auth.refreshTokenTtlSeconds': 'PLINTH_REFRESH_TOKEN_TTL',
+  'auth.lockoutAccountFailures': 'PLINTH_LOCKOUT_ACCOUNT_FAILURES',
+  'auth.lockoutIpFailures': 'PLINTH_LOCKOUT_IP_FAILURES',
+  'mail.transport': 'PLINTH_MAIL_TRANSPORT',
+  'mail.smtpUrl': 'PLINTH_SMTP_URL',
+  'mail.from': 'PLINTH_MAIL_FROM',
+  'mail.devDir': 'PLINTH_MAIL_DIR',
   'database.poolMax': 'PLINTH_DATABASE_POOL_MAX',
   'database.busyTimeoutMs': 'PLINTH_SQLITE_BUSY_TIMEOUT_MS',
   'http.host': 'PLINTH_HOST',
@@ -146,10 +230,9 @@ export function loadConfig(overrides: PlinthConfigInput = {}, env: NodeJS.Proces
   for (const [key, value] of Object.entries(overrides as Record<string, unknown>)) {
     if (value === undefined) continue;
     const base = merged[key];
-    merged[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && base && typeof base === 'object'
-        ? { ...(base as object), ...(value as object) }
-        : value;
+    const isGroup = value && typeof value === 'object' && !Array.isArray(value);
+    const defined = isGroup ? Object.fromEntries(Object.entries(value as object).filter(([, v]) => v !== undefined)) : value;
+    merged[key] = isGroup && base && typeof base === 'object' ? { ...(base as object), ...(defined as object) } : defined;
   }
   return parseConfig(merged);
 }

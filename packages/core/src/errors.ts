@@ -29,6 +29,7 @@ export const errorStatus = {
   'outbox.unknown_event': 500,
   'outbox.invalid_event': 500,
   'modules.invalid': 500,
+  'secrets.undecryptable': 500,
   'service.unavailable': 503,
   'internal': 500,
 } as const satisfies Record<string, number>;

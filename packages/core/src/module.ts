@@ -7,6 +7,8 @@ import type { PlinthConfig } from './config.js';
 import type { RouteBody, RouteDef, RouteParams, RouteQuery, RouteResponse } from './contract/route.js';
 import type { IdGenerator } from './ids.js';
 import type { Logger } from './logger.js';
+import type { MailTransport } from './mail/mail-transport.js';
+import type { SecretBox } from './secrets/secret-box.js';
 import type { Migration } from './migrations/migration.js';
 import type { EventInput, OutboxEvent } from './outbox/outbox.js';
 import type { Storage } from './storage/storage.js';
@@ -27,6 +29,10 @@ export interface KernelContext {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** Encrypts secrets at rest (AES-256-GCM, rotating keys). */
+  readonly secrets: SecretBox;
+  /** Outgoing mail. */
+  readonly mail: MailTransport;
   /** Runs `fn` in a transaction; a call inside another transaction joins it. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Records an event in the outbox of the current transaction; throws outside one. */

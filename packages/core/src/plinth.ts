@@ -16,6 +16,9 @@ import { type EventInput, outboxMigration, writeOutboxEvent } from './outbox/out
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import { redactUrl } from './storage/url.js';
+import { createDevMailTransport, createSmtpMailTransport, type MailTransport } from './mail/mail-transport.js';
+import { developmentKey } from './secrets/dev-key.js';
+import { createSecretBox, parseEncryptionKeys, type SecretBox } from './secrets/secret-box.js';
 
 export interface CreatePlinthOptions extends PlinthConfigInput {
   /** Application and built-in modules to load, in order (dependencies are ordered first). */
@@ -24,6 +27,8 @@ export interface CreatePlinthOptions extends PlinthConfigInput {
   clock?: Clock;
   /** A pino logger to use instead of Plinth's own. */
   logger?: Logger;
+  /** Where mail goes; default from `mail` config (dev folder or SMTP). */
+  mailTransport?: MailTransport;
   /** Where to read `PLINTH_*` variables from; default `process.env`, `false` to ignore them. */
   processEnv?: NodeJS.ProcessEnv | false;
 }
@@ -59,6 +64,11 @@ export interface Plinth extends KernelContext {
 /** The kernel's own module: the outbox table. */
 export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration] });
 
+/** `{ ...base, ...extra }` that keeps getters as getters (the secret box is created on first use). */
+function extend<B extends object, E extends object>(base: B, extra: E): B & E {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(base), ...Object.getOwnPropertyDescriptors(extra) }) as B & E;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -83,7 +93,7 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number, what: string
  * query); configuration is validated here and a bad value throws at once.
  */
 export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
-  const { modules: userModules = [], clock = systemClock, logger: givenLogger, processEnv, ...configInput } = options;
+  const { modules: userModules = [], clock = systemClock, logger: givenLogger, processEnv, mailTransport, ...configInput } = options;
   const config: Readonly<PlinthConfig> = loadConfig(configInput, processEnv === false ? {} : (processEnv ?? process.env));
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
   const modules = orderModules([kernelModule, ...userModules]);
@@ -123,10 +133,30 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     },
   });
 
+  let secretBox: SecretBox | undefined;
+  const secrets = (): SecretBox => {
+    if (secretBox) return secretBox;
+    let entries = config.encryptionKeys;
+    if (entries.length === 0) {
+      const dev = developmentKey(config.databaseUrl);
+      if (dev.created) logger.warn({ path: dev.path }, 'generated a development encryption key; set encryptionKeys in production');
+      entries = [dev.entry];
+    }
+    secretBox = createSecretBox(parseEncryptionKeys(entries));
+    return secretBox;
+  };
+  const mail =
+    mailTransport ??
+    (config.mail.transport === 'smtp' ? createSmtpMailTransport(config.mail.smtpUrl!, config.mail.from) : createDevMailTransport(config.mail.devDir, config.mail.from));
+
   const kernel: KernelContext = {
     config,
     storage,
     db,
+    get secrets() {
+      return secrets();
+    },
+    mail,
     clock,
     ids,
     logger,
@@ -172,7 +202,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   };
   const hookOwners: Partial<Record<keyof AuthHooks, string>> = {};
   for (const m of modules) {
-    const moduleKernel = { ...kernel, logger: logger.child({ module: m.name }) };
+    const moduleKernel = extend(kernel, { logger: logger.child({ module: m.name }) });
     if (m.services) services.set(m.name, m.services(moduleKernel));
     for (const [name, hook] of Object.entries(m.auth?.(moduleKernel) ?? {}) as [keyof AuthHooks, never][]) {
       if (!hook) continue;
@@ -182,14 +212,13 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     }
   }
 
-  const plinth: Plinth = {
-    ...kernel,
+  const plinth: Plinth = extend(kernel, {
     modules,
     routes: modules.flatMap((m) => m.routes ?? []),
     migrator,
     metrics,
     redis,
-    async start(startOptions = {}) {
+    async start(startOptions: { migrate?: boolean } = {}) {
       if (closed) throw new PlinthError('service.unavailable', 'This Plinth instance is closed');
       if (started) return;
       await storage.ping();
@@ -228,8 +257,9 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
         if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
         else redis.disconnect();
       }
+      await mail.close?.();
       await storage.close();
     },
-  };
+  });
   return plinth;
 }

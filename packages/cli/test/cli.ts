@@ -1,0 +1,146 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPlinth, type Plinth } from '@plinth/core';
+import { afterEach } from 'vitest';
+
+/**
+ * Runs the built `plinth` binary as a child process, the way a user would.
+ * Build it first (`cd packages/cli && npx tsup`; `pnpm test` builds everything).
+ */
+export const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RunOptions {
+  /** Extra environment variables (the caller's `PLINTH_*` variables are never inherited). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Kill the child after this many ms; default 20000. */
+  timeoutMs?: number;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Every test file that spawns `plinth` kills whatever is still running after each test. */
+afterEach(async () => {
+  const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of alive) child.kill('SIGKILL');
+  await Promise.all(alive.map((c) => new Promise((resolve) => (c.exitCode === null && c.signalCode === null ? c.once('exit', resolve) : resolve(null)))));
+  children.clear();
+});
+
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PLINTH_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+function start(args: string[], options: RunOptions): ChildProcess {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (cd packages/cli && npx tsup)`);
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: cleanEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  return child;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('close', done);
+  });
+}
+
+/** Runs `plinth ...args` to completion. */
+export async function plinth(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const child = start(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const { code, signal } = await waitForExit(child, options.timeoutMs ?? 20_000);
+  return { code, signal, stdout, stderr, ms: performance.now() - started };
+}
+
+export interface Served {
+  child: ChildProcess;
+  /** The URL from the "Plinth listening on ..." line (or the JSON line with --json). */
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/** Starts `plinth serve ...args` and resolves once it prints the URL it listens on. */
+export function serve(args: string[], options: RunOptions = {}): Promise<Served> {
+  const child = start(['serve', ...args], options);
+  let stdout = '';
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`plinth serve did not start within 15 s\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 15_000);
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      // The human line, or the JSON line printed with --json.
+      const match = /^Plinth listening on (http:\/\/\S+)/m.exec(stdout) ?? /^\{"event":"listening","url":"(http:\/\/[^"]+)"/m.exec(stdout);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({
+        child,
+        url: match[1]!,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        async stop(signal = 'SIGTERM') {
+          const started = performance.now();
+          child.kill(signal);
+          const exit = await waitForExit(child, 10_000);
+          return { ...exit, ms: performance.now() - started };
+        },
+      });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`plinth serve exited with ${code} before listening\nstdout: ${stdout}\nstderr: ${stderr}`));
+    });
+  });
+}
+
+/** A fresh empty directory, removed by the returned function. */
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'plinth-cli-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** True when the output looks like a stack trace. */
+export const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+
+/**
+ * Prepares a database through the library, in-process (faster than spawning
+ * `plinth migrate up` when the migration is not what the test is about).
+ */
+export async function prepareDatabase(databaseUrl: string, options: { migrate: boolean }): Promise<Plinth> {
+  const app = createPlinth({ databaseUrl, processEnv: false, logLevel: 'silent' });
+  await app.start({ migrate: options.migrate });
+  return app;
+}

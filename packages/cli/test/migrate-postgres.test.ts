@@ -1,0 +1,3 @@
+import { migrateSuite } from './migrate-suite.js';
+
+migrateSuite('postgres');
