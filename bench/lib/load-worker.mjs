@@ -1,0 +1,101 @@
+/**
+ * Child-process entry for the load generator: `node bench/lib/load-worker.mjs`.
+ * Receives `{ type: 'run', url, target, warmup, duration, connections, pipelining }`
+ * over IPC, runs an unmeasured warm-up and then the measured autocannon run,
+ * and answers `{ type: 'result', ... }`. It never shares an event loop with the
+ * server, and it exits with the runner (IPC close).
+ */
+import autocannon from 'autocannon';
+
+process.on('disconnect', () => process.exit(1));
+
+function requestsFor(target) {
+  if (!target.pathPrefix) return undefined;
+  return [
+    {
+      method: 'GET',
+      setupRequest(request) {
+        request.path = `${target.pathPrefix}${1 + Math.floor(Math.random() * target.maxId)}`;
+        return request;
+      },
+    },
+  ];
+}
+
+function cannon(options, onResponse) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+    if (onResponse) instance.on('response', onResponse);
+  });
+}
+
+/** Sorted latencies (ms, sub-millisecond precision) → percentile. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function run({ url, target, warmup, duration, connections, pipelining }) {
+  const base = {
+    url: `${url}${target.path ?? '/'}`,
+    connections,
+    pipelining,
+    requests: requestsFor(target),
+    timeout: 10,
+  };
+  if (warmup > 0) await cannon({ ...base, duration: warmup });
+
+  // autocannon's own latency histogram keeps whole milliseconds; record the
+  // exact response times of 2xx answers too, for sub-millisecond p50/p99.
+  let latencies = new Float64Array(1 << 18);
+  let count = 0;
+  const record = (_client, statusCode, _bytes, responseTime) => {
+    if (statusCode < 200 || statusCode > 299) return;
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = responseTime;
+  };
+
+  process.send({ type: 'measuring' });
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const result = await cannon({ ...base, duration }, record);
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = performance.now() - wallBefore;
+  process.send({ type: 'measured' });
+
+  const sorted = latencies.subarray(0, count).sort();
+  return {
+    requestsPerSec: result.requests.total / result.duration,
+    requestsTotal: result.requests.total,
+    durationSec: result.duration,
+    latencyMs: {
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: percentile(sorted, 100),
+      mean: count ? sorted.reduce((a, b) => a + b, 0) / count : null,
+    },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    resets: result.resets,
+    mismatches: result.mismatches,
+    non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])),
+    throughputBytesPerSec: result.throughput.average,
+    loadGeneratorCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    autocannon: { requests: result.requests, latency: result.latency },
+  };
+}
+
+process.once('message', async (message) => {
+  try {
+    process.send({ type: 'result', result: await run(message) });
+  } catch (error) {
+    process.send({ type: 'failed', message: String(error?.stack ?? error) });
+  }
+  process.disconnect();
+});

@@ -1,0 +1,223 @@
+/**
+ * Plinth benchmark runner (`pnpm bench` builds first, then runs this file).
+ *
+ * Each scenario's server runs in its own child process (lib/server-child.mjs),
+ * the load comes from another (lib/load-worker.mjs, autocannon), scenarios run
+ * one after another, and each one is compared with its floor measured in the
+ * same run. Results go to bench/results/<timestamp>.json and latest.json.
+ *
+ * Exit code 1 when a scenario fails to run or sees errors or non-2xx answers;
+ * the healthz target is printed (PASS/FAIL) but does not change the exit code.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { loadBenchConfig } from './lib/config.mjs';
+import { isInterrupted, nextMessage, spawnTracked, stopChild } from './lib/processes.mjs';
+import { printConfig, printRatios, printTable, printTargets, printWarnings } from './lib/report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** In run order. `floors`: scenarios this one is divided by. */
+const SCENARIOS = [
+  { name: 'floor-http', floors: [] },
+  { name: 'plinth-healthz', floors: ['floor-http'] },
+  { name: 'raw-sqlite-read-row', floors: ['floor-http'] },
+  { name: 'plinth-read-row', floors: ['floor-http', 'raw-sqlite-read-row'] },
+];
+
+/** Goals checked and printed, never enforced by the exit code. */
+const TARGETS = [{ scenario: 'plinth-healthz', floor: 'floor-http', min: 0.8 }];
+
+/** A load generator busier than this is probably the bottleneck, not the server. */
+const LOAD_SATURATED_PERCENT = 90;
+/** CPU used by other processes during a measurement (% of one core) above which it is flagged as noisy. */
+const OTHER_BUSY_PERCENT = 15;
+
+function machineInfo() {
+  const cpus = os.cpus();
+  let git;
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '../packages'], { cwd: here, encoding: 'utf8' }).trim() !== '';
+    git = { commit, packagesDirty: dirty };
+  } catch {
+    git = undefined;
+  }
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    cpus: { count: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', speedMHz: cpus[0]?.speed },
+    os: { type: os.type(), release: os.release(), arch: os.arch(), platform: os.platform() },
+    totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+    loadAvgAtStart: os.loadavg(),
+    git,
+  };
+}
+
+/** The server must answer the sample request with 200 and the expected JSON before it is measured. */
+async function checkServer(url, target, sample) {
+  const paths = [sample.path];
+  if (target.pathPrefix) paths.push(`${target.pathPrefix}1`, `${target.pathPrefix}${target.maxId}`);
+  else paths.push(target.path);
+  for (const path of paths) {
+    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`sanity check: GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+    if (!res.headers.get('content-type')?.startsWith('application/json')) {
+      throw new Error(`sanity check: GET ${path} answered content-type ${res.headers.get('content-type')}`);
+    }
+    if (path === sample.path && !isDeepStrictEqual(JSON.parse(text), sample.body)) {
+      throw new Error(`sanity check: GET ${path} answered ${text}, expected ${JSON.stringify(sample.body)}`);
+    }
+  }
+}
+
+/** CPU time of the whole machine (all cores), in ms: busy and total. */
+function machineCpuMs() {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of os.cpus()) {
+    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
+    total += sum;
+    busy += sum - times.idle;
+  }
+  return { busy, total };
+}
+
+async function serverCpu(server) {
+  const id = Math.random();
+  const answer = nextMessage(server, 'usage', 5000, 'server usage');
+  server.child.send({ type: 'usage', id });
+  return answer;
+}
+
+async function runScenario(name, config, stamp) {
+  const warnings = [];
+  const execArgv = config.cpuProfile
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`, `--cpu-prof-name=${stamp}-${name}.cpuprofile`]
+    : [];
+  if (config.cpuProfile) warnings.push('server profiled (BENCH_CPU_PROF=1): figures are slower than an unprofiled run');
+  const server = spawnTracked(join(here, 'lib/server-child.mjs'), [join(here, 'scenarios', `${name}.mjs`), JSON.stringify(config)], { execArgv });
+  let load;
+  try {
+    const { url, target, sample } = await nextMessage(server, 'ready', 60_000, `${name} server`);
+    await checkServer(url, target, sample);
+
+    load = spawnTracked(join(here, 'lib/load-worker.mjs'));
+    const deadline = (config.warmup + config.duration) * 1000 + 30_000;
+    const measuring = nextMessage(load, 'measuring', deadline, `${name} load`);
+    const resultMessage = nextMessage(load, 'result', deadline, `${name} load`);
+    load.child.send({ type: 'run', url, target, ...config });
+    await measuring;
+    const machineBefore = machineCpuMs();
+    const cpuBefore = await serverCpu(server);
+    const { result } = await resultMessage;
+    const cpuAfter = await serverCpu(server);
+    const machineAfter = machineCpuMs();
+    const cpuMs = (cpuAfter.cpu.user + cpuAfter.cpu.system - cpuBefore.cpu.user - cpuBefore.cpu.system) / 1000;
+    result.serverCpuPercent = (cpuMs / (cpuAfter.at - cpuBefore.at)) * 100;
+    // Server CPU time per request: barely moved by other load on the machine, unlike req/s.
+    result.serverCpuUsPerRequest = (result.serverCpuPercent / 100) * 1e6 / result.requestsPerSec;
+    // Everything else the machine did meanwhile (other processes, the kernel): noise in this measurement.
+    const busy = machineAfter.busy - machineBefore.busy;
+    const all = machineAfter.total - machineBefore.total;
+    const machinePercent = all > 0 ? (busy / all) * os.cpus().length * 100 : 0;
+    result.otherCpuPercent = Math.max(0, machinePercent - result.serverCpuPercent - result.loadGeneratorCpuPercent);
+
+    if (result.otherCpuPercent >= OTHER_BUSY_PERCENT) {
+      warnings.push(`other processes used ${Math.round(result.otherCpuPercent)}% of a core meanwhile: this measurement is noisy, run again on a quiet machine`);
+    }
+    if (result.loadGeneratorCpuPercent >= LOAD_SATURATED_PERCENT) {
+      warnings.push(`load generator at ${Math.round(result.loadGeneratorCpuPercent)}% CPU: req/s may be bounded by autocannon, not the server`);
+    }
+    const failures = result.errors + result.non2xx; // autocannon counts timeouts among errors
+    const ok = failures === 0 && result.requestsTotal > 0;
+    const error = ok
+      ? undefined
+      : `${result.errors} errors (of which ${result.timeouts} timeouts), ${result.non2xx} non-2xx, status codes ${JSON.stringify(result.statusCodes)}`;
+    return { name, ok, error, warnings, target, measurement: result };
+  } catch (error) {
+    return { name, ok: false, error: String(error?.message ?? error), warnings };
+  } finally {
+    if (load) await stopChild(load);
+    const exit = await stopChild(server);
+    if (exit.code !== 0) warnings.push(`server exited with ${exit.signal ?? `code ${exit.code}`}`);
+  }
+}
+
+function ratiosOf(results) {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const measured = (name) => (byName.get(name)?.ok ? byName.get(name).measurement : undefined);
+  const ratios = [];
+  for (const { name, floors } of SCENARIOS) {
+    if (!byName.has(name)) continue;
+    for (const floor of floors) {
+      const [a, b] = [measured(name), measured(floor)];
+      const missing = !byName.has(floor) ? `${floor} not run` : !a || !b ? 'a side failed' : undefined;
+      ratios.push({
+        scenario: name,
+        floor,
+        ratio: missing ? null : a.requestsPerSec / b.requestsPerSec,
+        cpuRatio: missing ? null : b.serverCpuUsPerRequest / a.serverCpuUsPerRequest,
+        missing,
+      });
+    }
+  }
+  return ratios;
+}
+
+async function main() {
+  const config = loadBenchConfig();
+  const machine = machineInfo();
+  const plan = SCENARIOS.filter((s) => !config.only || config.only.includes(s.name));
+  const unknown = (config.only ?? []).filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  printConfig(config, machine);
+
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/:/g, '-');
+  const results = [];
+  for (const { name } of plan) {
+    if (isInterrupted()) return;
+    process.stdout.write(`running ${name} ...`);
+    const result = await runScenario(name, config, stamp);
+    process.stdout.write(result.ok ? ` ${Math.round(result.measurement.requestsPerSec).toLocaleString('en-US')} req/s\n` : ' FAILED\n');
+    results.push(result);
+  }
+  console.log('');
+
+  const ratios = ratiosOf(results);
+  const targets = TARGETS.map((t) => {
+    const ratio = ratios.find((r) => r.scenario === t.scenario && r.floor === t.floor)?.ratio ?? null;
+    return { ...t, ratio, pass: ratio !== null && ratio >= t.min };
+  });
+  printTable(results);
+  printRatios(ratios);
+  printTargets(targets);
+  printWarnings(results);
+
+  machine.loadAvgAtEnd = os.loadavg();
+  const report = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, config, results, ratios, targets };
+  const dir = join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${stamp}.json`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(file, json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  console.log(`\nresults: ${file}`);
+
+  const failed = results.filter((r) => !r.ok).map((r) => r.name);
+  if (failed.length) {
+    console.error(`failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  console.error(error?.message ?? error);
+  process.exitCode = 1;
+});
