@@ -4,7 +4,7 @@ export type { Plinth, CreatePlinthOptions, Readiness, ReadinessCheck } from './p
 export { defineModule, implement } from './module.js';
 export { systemActor, unauthenticated, forbidden } from './auth.js';
 export type { Actor, AuthHooks, Credentials, ResourceRef } from './auth.js';
-export type { ModuleDefinition, AnyModule, KernelContext, Tx, HandlerContext, RouteHandler, RouteImplementation } from './module.js';
+export type { ModuleDefinition, PermissionDeclaration, AnyModule, KernelContext, Tx, HandlerContext, RouteHandler, RouteImplementation } from './module.js';
 export { loadConfig, parseConfig, configFromEnv, configSchema, envKeys, DEFAULT_DATABASE_URL } from './config.js';
 export type { PlinthConfig, PlinthConfigInput } from './config.js';
 export { PlinthError, errorStatus, statusForCode, isPlinthError } from './errors.js';
@@ -23,3 +23,12 @@ export type { Storage, DialectName, ColumnTypes, PoolStats } from './storage/sto
 export { createStorage } from './storage/create-storage.js';
 export { parseDatabaseUrl, redactUrl } from './storage/url.js';
 export type { Registry } from './metrics.js';
+export { builtinModules } from './modules/builtins.js';
+export { auditModule } from './modules/audit/index.js';
+export type { AuditService, AuditEvent, AuditEventInput, AuditContext } from './modules/audit/index.js';
+export { identityModule } from './modules/identity/index.js';
+export type { IdentityService, IdentityCore, Caller, UserRow, AuthMethod } from './modules/identity/index.js';
+export { createSecretBox, parseEncryptionKeys, generateEncryptionKey } from './secrets/secret-box.js';
+export type { SecretBox, EncryptionKey } from './secrets/secret-box.js';
+export { createDevMailTransport, createSmtpMailTransport, createMemoryMailTransport } from './mail/mail-transport.js';
+export type { MailTransport, MailMessage, MemoryMailTransport } from './mail/mail-transport.js';

@@ -23,6 +23,8 @@ export interface Tx {
 /** What every module's services and handlers are given by the kernel. */
 export interface KernelContext {
   readonly config: Readonly<PlinthConfig>;
+  /** The loaded modules, dependencies first (the policy reads their permission declarations). */
+  readonly modules: readonly AnyModule[];
   readonly storage: Storage;
   /** The database; inside `transaction()`, the current transaction. */
   readonly db: Kysely<any>;
@@ -71,6 +73,12 @@ export interface RouteImplementation<R extends RouteDef = RouteDef> {
   handler: RouteHandler<R>;
 }
 
+export interface PermissionDeclaration {
+  description: string;
+  /** Built-in roles granted this permission (besides `admin`, which has all). */
+  grantedTo?: readonly ('staff' | 'customer')[];
+}
+
 /** Pairs a contract route with its handler; the handler's types come from the route's schemas. */
 export function implement<R extends RouteDef>(route: R, handler: RouteHandler<R>): RouteImplementation<R> {
   return { route, handler };
@@ -89,12 +97,17 @@ export interface ModuleDefinition<Services = unknown> {
   migrations?: readonly Migration[];
   /** Event types this module emits, with their payload schemas. */
   events?: Readonly<Record<string, z.ZodType>>;
-  /** Permission names this module checks, e.g. `orders:refund`. */
-  permissions?: readonly string[];
+  /**
+   * Permissions this module checks (`resource:action`), with the built-in roles
+   * that hold them by default (`admin` holds every permission).
+   */
+  permissions?: Readonly<Record<string, PermissionDeclaration>>;
   /** HTTP routes the server mounts for this module. */
   routes?: readonly RouteImplementation<any>[];
   /** Builds the module's services from the kernel (called once, in `createPlinth`). */
   services?: (kernel: KernelContext) => Services;
+  /** Runs in `plinth.start()` after migrations, in module order (warm caches, ensure keys...). */
+  onStart?: (kernel: KernelContext) => Promise<void>;
   /** Authentication and policy hooks this module provides (at most one module each). */
   auth?: (kernel: KernelContext) => Partial<AuthHooks>;
 }

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 /** A Plinth on an in-memory database; nothing connects until a query runs. */
 function app(modules: AnyModule[]): Plinth {
-  const plinth = createPlinth({ databaseUrl: 'sqlite::memory:', processEnv: false, logLevel: 'silent', modules });
+  const plinth = createPlinth({ databaseUrl: 'sqlite::memory:', processEnv: false, logLevel: 'silent', builtins: false, modules });
   opened.push(plinth);
   return plinth;
 }

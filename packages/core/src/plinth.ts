@@ -16,13 +16,16 @@ import { type EventInput, outboxMigration, writeOutboxEvent } from './outbox/out
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import { redactUrl } from './storage/url.js';
+import { builtinModules } from './modules/builtins.js';
 import { createDevMailTransport, createSmtpMailTransport, type MailTransport } from './mail/mail-transport.js';
 import { developmentKey } from './secrets/dev-key.js';
 import { createSecretBox, parseEncryptionKeys, type SecretBox } from './secrets/secret-box.js';
 
 export interface CreatePlinthOptions extends PlinthConfigInput {
-  /** Application and built-in modules to load, in order (dependencies are ordered first). */
+  /** Application modules to load (dependencies are ordered first). */
   modules?: readonly AnyModule[];
+  /** Built-in modules; default all of them (`builtinModules`), `false` for the bare kernel. */
+  builtins?: readonly AnyModule[] | false;
   /** Time source; default the system clock. */
   clock?: Clock;
   /** A pino logger to use instead of Plinth's own. */
@@ -45,7 +48,6 @@ export interface Readiness {
 }
 
 export interface Plinth extends KernelContext {
-  readonly modules: readonly AnyModule[];
   /** Every module route, for the server to mount. */
   readonly routes: readonly RouteImplementation[];
   readonly migrator: Migrator;
@@ -93,10 +95,10 @@ async function timed(fn: () => Promise<unknown>, timeoutMs: number, what: string
  * query); configuration is validated here and a bad value throws at once.
  */
 export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
-  const { modules: userModules = [], clock = systemClock, logger: givenLogger, processEnv, mailTransport, ...configInput } = options;
+  const { modules: userModules = [], builtins = builtinModules, clock = systemClock, logger: givenLogger, processEnv, mailTransport, ...configInput } = options;
   const config: Readonly<PlinthConfig> = loadConfig(configInput, processEnv === false ? {} : (processEnv ?? process.env));
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
-  const modules = orderModules([kernelModule, ...userModules]);
+  const modules = orderModules([kernelModule, ...(builtins || []), ...userModules]);
   const storage: Storage = createStorage(config);
   const ids: IdGenerator = createIdGenerator(clock);
   const migrations: ModuleMigration[] = modules.flatMap((m) => (m.migrations ?? []).map((migration) => ({ module: m.name, migration })));
@@ -151,6 +153,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
 
   const kernel: KernelContext = {
     config,
+    modules,
     storage,
     db,
     get secrets() {
@@ -201,8 +204,10 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     can: async (_actor: Actor | null) => false,
   };
   const hookOwners: Partial<Record<keyof AuthHooks, string>> = {};
+  const startHooks: (() => Promise<void>)[] = [];
   for (const m of modules) {
     const moduleKernel = extend(kernel, { logger: logger.child({ module: m.name }) });
+    if (m.onStart) startHooks.push(() => m.onStart!(moduleKernel));
     if (m.services) services.set(m.name, m.services(moduleKernel));
     for (const [name, hook] of Object.entries(m.auth?.(moduleKernel) ?? {}) as [keyof AuthHooks, never][]) {
       if (!hook) continue;
@@ -213,7 +218,6 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   }
 
   const plinth: Plinth = extend(kernel, {
-    modules,
     routes: modules.flatMap((m) => m.routes ?? []),
     migrator,
     metrics,
@@ -226,6 +230,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
         const { ids: applied } = await migrator.up();
         if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
       }
+      if (!(await migrator.pending()).length) for (const hook of startHooks) await hook();
       if (redis && redis.status === 'wait') {
         // Redis is not required to boot: /readyz reports it, and ioredis keeps reconnecting.
         await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis is not reachable yet'));

@@ -48,7 +48,7 @@ const child = `
     }],
     events: { 'note.written': z.object({ count: z.number().int() }) },
   });
-  const plinth = createPlinth({ databaseUrl: process.env.DB_URL, processEnv: false, logLevel: 'silent', modules: [notes] });
+  const plinth = createPlinth({ databaseUrl: process.env.DB_URL, processEnv: false, logLevel: 'silent', builtins: false, modules: [notes] });
   await plinth.start();
   setInterval(() => {}, 60_000); // keep the process alive: an unsettled promise alone would not
   await plinth.transaction(async (tx) => {

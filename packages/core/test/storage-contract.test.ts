@@ -190,7 +190,7 @@ describe.each(dialects)('storage contract on %s', (dialect) => {
           async down(db) { await db.schema.dropTable(name).execute(); },
         });
         const fleet = defineModule({ name: 'fleet', migrations: [table('ships', 300), { ...table('ports', 0), name: '0002-create-ports' }] });
-        const plinth = createPlinth({ databaseUrl: process.env.DB_URL, processEnv: false, logLevel: 'silent', modules: [fleet] });
+        const plinth = createPlinth({ databaseUrl: process.env.DB_URL, processEnv: false, logLevel: 'silent', builtins: false, modules: [fleet] });
         try {
           console.log(JSON.stringify(await plinth.migrator.up()));
         } finally {

@@ -54,7 +54,7 @@ afterEach(async () => {
 
 async function start(modules: Parameters<typeof createPlinth>[0]['modules']): Promise<{ url: string; plinth: Plinth }> {
   db = await createTestDatabase('sqlite');
-  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent', modules });
+  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent', builtins: false, modules });
   await plinth.start();
   server = createServer(plinth, { port: 0 });
   const { url } = await server.listen();
@@ -116,7 +116,7 @@ describe('with auth hooks from a module', () => {
 
   it('refuses two modules providing the same hook', () => {
     const twin = defineModule({ name: 'twin', auth: fakeAuth.auth });
-    expect(() => createPlinth({ databaseUrl: 'sqlite::memory:', processEnv: false, modules: [fakeAuth, twin] })).toThrow(/provide auth.authenticate/);
+    expect(() => createPlinth({ databaseUrl: 'sqlite::memory:', processEnv: false, builtins: false, modules: [fakeAuth, twin] })).toThrow(/provide auth.authenticate/);
   });
 
   it('marks non-public routes as secured in /openapi.json', async () => {

@@ -13,3 +13,10 @@ export { buildOpenApi } from './openapi.js';
 export type { OpenApiInfo } from './openapi.js';
 export { PlinthError, errorStatus, statusForCode, isPlinthError } from '../errors.js';
 export type { ErrorCode, KernelErrorCode, FieldError } from '../errors.js';
+export {
+  identityRoutes, identityErrors, userSchema, tokensSchema, mfaRequiredSchema, sessionSchema, apiKeySchema,
+  emailSchema, passwordSchema, normalizeEmail, pageQuery, listOf, permissionSchema,
+} from './identity.js';
+export type { IdentityErrorCode, User, Tokens } from './identity.js';
+export { accessRoutes, accessErrors, builtinRoles, orgRoles, roleSchema, orgSchema, memberSchema } from './access.js';
+export type { AccessErrorCode } from './access.js';

@@ -32,7 +32,7 @@ export function useHarness(): Harness {
       return db;
     },
     plinth(url, options = {}) {
-      const plinth = createPlinth({ databaseUrl: url, processEnv: false, logLevel: 'silent', ...options });
+      const plinth = createPlinth({ databaseUrl: url, processEnv: false, logLevel: 'silent', builtins: false, ...options });
       cleanups.push(() => plinth.close());
       return plinth;
     },

@@ -1,0 +1,6 @@
+import type { AnyModule } from '../module.js';
+import { auditModule } from './audit/index.js';
+import { identityModule } from './identity/index.js';
+
+/** The modules `createPlinth` loads unless told otherwise. */
+export const builtinModules: readonly AnyModule[] = [auditModule, identityModule];

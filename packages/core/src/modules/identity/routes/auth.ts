@@ -1,0 +1,39 @@
+import { identityRoutes } from '../../../contract/identity.js';
+import { PlinthError } from '../../../errors.js';
+import { type HandlerContext, implement } from '../../../module.js';
+import type { IdentityService } from '../service.js';
+import type { Caller } from '../types.js';
+
+/** Who is asking, for audit: from a handler's context. */
+export function callerOf(ctx: Pick<HandlerContext<any>, 'actor' | 'ip' | 'headers' | 'requestId'>): Caller {
+  return { actor: ctx.actor, ip: ctx.ip, userAgent: ctx.headers['user-agent'], requestId: ctx.requestId };
+}
+
+/** The identity service of the instance serving the request. */
+export const identityOf = (ctx: Pick<HandlerContext<any>, 'kernel'>) => ctx.kernel.service<IdentityService>('identity');
+
+/** The signed-in user's id (user or API-key actors; routes with `auth: required` always have an actor). */
+export function userIdOf(ctx: Pick<HandlerContext<any>, 'actor'>): string {
+  const actor = ctx.actor;
+  if (!actor || actor.kind === 'system') throw new PlinthError('auth.unauthenticated', 'Sign in first', { status: 401 });
+  return actor.userId;
+}
+
+export const authRoutes = [
+  implement(identityRoutes.signUp, (ctx) => identityOf(ctx).signUp(ctx.body, callerOf(ctx))),
+  implement(identityRoutes.signIn, (ctx) => identityOf(ctx).signIn(ctx.body, callerOf(ctx))),
+  implement(identityRoutes.refresh, (ctx) => identityOf(ctx).refresh(ctx.body.refreshToken, callerOf(ctx))),
+  implement(identityRoutes.signOut, async (ctx) => {
+    await identityOf(ctx).signOut(ctx.actor, callerOf(ctx));
+  }),
+  implement(identityRoutes.listSessions, async (ctx) => ({ data: await identityOf(ctx).listSessions(ctx.actor!), nextCursor: null })),
+  implement(identityRoutes.revokeSession, async (ctx) => {
+    await identityOf(ctx).revokeSession(ctx.actor!, ctx.params.id, callerOf(ctx));
+  }),
+  implement(identityRoutes.revokeOtherSessions, async (ctx) => ({ revoked: await identityOf(ctx).revokeOtherSessions(ctx.actor!, callerOf(ctx)) })),
+  implement(identityRoutes.getMe, async (ctx) => {
+    const row = await identityOf(ctx).findUserById(userIdOf(ctx));
+    if (!row) throw new PlinthError('auth.invalid_token', 'This account no longer exists', { status: 401 });
+    return identityOf(ctx).toUser(row);
+  }),
+];

@@ -1,0 +1,261 @@
+import type { Actor, Credentials } from '../../auth.js';
+import type { Tokens } from '../../contract/identity.js';
+import { PlinthError } from '../../errors.js';
+import type { KernelContext } from '../../module.js';
+import type { AuditService } from '../audit/index.js';
+import { identityError } from './errors.js';
+import { createMfaChallenges } from './mfa-challenges.js';
+import { assertStrongPassword, createPasswordHasher } from './passwords.js';
+import { createSessionStore, type SessionRow, sessionNotUsable } from './sessions.js';
+import { createThrottle } from './throttle.js';
+import { createTokenService } from './tokens.js';
+import type { AuthMethod, Caller, IdentityCore, UserRow } from './types.js';
+import { createUserStore, emailKey } from './users.js';
+
+export type SignInResult = Tokens | { mfaRequired: true; mfaToken: string; expiresIn: number };
+
+/** Resolves `plk_...` API keys to actors; provided by the API-key part of this module. */
+export type ApiKeyAuthenticator = (key: string, caller: Caller) => Promise<Actor>;
+
+const invalidCredentials = () => identityError('auth.invalid_credentials', 'The email or password is not correct');
+
+export function createIdentityService(kernel: KernelContext) {
+  const auth = kernel.config.auth;
+  const hasher = createPasswordHasher({ memoryKib: auth.passwordMemoryKib, iterations: auth.passwordIterations });
+  const users = createUserStore(kernel);
+  const tokens = createTokenService(kernel);
+  const throttle = createThrottle(kernel);
+  const challenges = createMfaChallenges(kernel);
+  const audit = (): AuditService | undefined => {
+    try {
+      return kernel.service<AuditService>('audit');
+    } catch {
+      return undefined;
+    }
+  };
+  const sessions = createSessionStore(kernel, audit);
+  const access = () => {
+    try {
+      return kernel.service<{ grantDefaultRole(userId: string): Promise<void> }>('access');
+    } catch {
+      return undefined;
+    }
+  };
+  let apiKeyAuthenticator: ApiKeyAuthenticator | undefined;
+  /** Called after sign-up, inside its transaction (e.g. to send the verification email). */
+  const signUpHooks: ((user: UserRow, caller: Caller) => Promise<void>)[] = [];
+
+  async function tokensFor(user: UserRow, sessionId: string, refreshToken: string): Promise<Tokens> {
+    const roles = await users.roles(user.id);
+    const { token, expiresIn } = await tokens.sign({ userId: user.id, sessionId, roles });
+    return { user: await users.toUser(user, roles), accessToken: token, refreshToken, expiresIn, tokenType: 'Bearer' };
+  }
+
+  const core: IdentityCore = {
+    toUser: (row) => users.toUser(row),
+    findUserById: users.findById,
+    findUserByEmail: users.findByEmail,
+    async issueSession(user, method, caller) {
+      const { sessionId, refreshToken } = await sessions.create(user.id, method, caller);
+      return tokensFor(user, sessionId, refreshToken);
+    },
+    revokeSessions: (userId, options) => sessions.revokeForUser(userId, options),
+    hashPassword: (password) => hasher.hash(password),
+    verifyPassword: (hash, password) => hasher.verify(hash, password),
+    assertStrongPassword,
+  };
+
+  return {
+    ...core,
+    tokens,
+    sessions,
+    challenges,
+    hasher,
+    audit,
+    /** Lets the API-key code plug into `authenticate`. */
+    useApiKeyAuthenticator(fn: ApiKeyAuthenticator) {
+      apiKeyAuthenticator = fn;
+    },
+    onSignUp(hook: (user: UserRow, caller: Caller) => Promise<void>) {
+      signUpHooks.push(hook);
+    },
+
+    async signUp(input: { email: string; password: string; name?: string | undefined }, caller: Caller): Promise<Tokens> {
+      assertStrongPassword(input.password, input.email);
+      // Hash before the transaction: a hash held inside it would serialize every sign-up behind SQLite's one writer.
+      const hash = await hasher.hash(input.password);
+      try {
+        return await kernel.transaction(async (tx) => {
+          const now = new Date(kernel.clock.now()).toISOString();
+          const user: UserRow = {
+            id: kernel.ids.next(),
+            email: input.email,
+            email_key: emailKey(input.email),
+            name: input.name ?? null,
+            status: 'active',
+            email_verified_at: null,
+            mfa_enabled: false,
+            created_at: now,
+            updated_at: now,
+            deleted_at: null,
+            version: 1,
+          };
+          await tx.db.insertInto('users').values(user).execute();
+          await tx.db.insertInto('user_passwords').values({ user_id: user.id, hash, updated_at: now }).execute();
+          await access()?.grantDefaultRole(user.id);
+          const self = { ...caller, actor: { kind: 'user', userId: user.id, sessionId: '', roles: [] } as Actor };
+          await audit()?.record(self, { action: 'auth.signed_up', target: { type: 'user', id: user.id } });
+          await tx.emit({ type: 'user.signed_up', aggregate: { type: 'user', id: user.id }, payload: { userId: user.id, email: user.email } });
+          for (const hook of signUpHooks) await hook(user, self);
+          return core.issueSession(user, 'password', self);
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'storage.conflict') {
+          throw identityError('auth.email_taken', 'An account with this email already exists');
+        }
+        throw error;
+      }
+    },
+
+    /**
+     * Unknown email and wrong password cost one password hash each and answer
+     * the same error; failures count toward lockouts per account and per IP.
+     */
+    async signIn(input: { email: string; password: string }, caller: Caller): Promise<SignInResult> {
+      const accountKey = `account:${emailKey(input.email)}`;
+      const keys = caller.ip ? [accountKey, `ip:${caller.ip}`] : [accountKey];
+      const state = await throttle.check(keys);
+      if (state.locked) {
+        throw identityError('auth.account_locked', 'Too many failed sign-ins; try again later', { details: { retryAfter: state.retryAfter } });
+      }
+      const user = await users.findByEmail(input.email);
+      const stored = user
+        ? ((await kernel.db.selectFrom('user_passwords').select('hash').where('user_id', '=', user.id).executeTakeFirst()) as { hash: string } | undefined)
+        : undefined;
+      let verified = false;
+      if (stored) verified = await hasher.verify(stored.hash, input.password);
+      else await hasher.burn(input.password);
+
+      if (!verified || !user) {
+        await kernel.transaction(async () => {
+          const locked = await throttle.fail(keys.map((key) => ({ key, kind: key.startsWith('ip:') ? ('ip' as const) : ('account' as const) })));
+          await audit()?.record(caller, {
+            action: 'auth.sign_in.failed',
+            target: user ? { type: 'user', id: user.id } : undefined,
+            data: { email: input.email, reason: user ? 'wrong_password' : 'unknown_email' },
+          });
+          for (const lock of locked) {
+            await audit()?.record(caller, {
+              action: 'auth.lockout',
+              target: lock.kind === 'account' && user ? { type: 'user', id: user.id } : undefined,
+              data: { kind: lock.kind, key: lock.kind === 'account' ? input.email : caller.ip, seconds: lock.seconds },
+            });
+          }
+        });
+        throw invalidCredentials();
+      }
+      if (user.status !== 'active') {
+        await audit()?.record(caller, { action: 'auth.sign_in.failed', target: { type: 'user', id: user.id }, data: { reason: 'disabled' } });
+        throw identityError('auth.account_disabled', 'This account is disabled');
+      }
+      await throttle.reset(accountKey);
+      if (hasher.needsRehash(stored!.hash)) {
+        const hash = await hasher.hash(input.password);
+        await kernel.db.updateTable('user_passwords').set({ hash, updated_at: new Date(kernel.clock.now()).toISOString() }).where('user_id', '=', user.id).execute();
+      }
+      const self = { ...caller, actor: { kind: 'user', userId: user.id, sessionId: '', roles: [] } as Actor };
+      if (kernel.storage.fromBoolean(user.mfa_enabled)) {
+        return kernel.transaction(async () => {
+          const challenge = await challenges.create(user.id, caller);
+          await audit()?.record(self, { action: 'auth.sign_in.mfa_required', target: { type: 'user', id: user.id } });
+          return { mfaRequired: true as const, ...challenge };
+        });
+      }
+      return kernel.transaction(async () => {
+        const result = await core.issueSession(user, 'password', self);
+        await audit()?.record(self, { action: 'auth.sign_in.succeeded', target: { type: 'user', id: user.id }, data: { method: 'password' } });
+        return result;
+      });
+    },
+
+    async refresh(refreshToken: string, caller: Caller): Promise<Tokens> {
+      const outcome = await sessions.rotate(refreshToken, caller);
+      if (!outcome.ok) throw sessionNotUsable(outcome.code);
+      return tokensFor(outcome.user, outcome.sessionId, outcome.refreshToken);
+    },
+
+    async signOut(actor: Actor | null, caller: Caller): Promise<void> {
+      if (actor?.kind !== 'user') throw identityError('auth.invalid_token', 'Sign out needs a user access token');
+      await kernel.transaction(async () => {
+        await sessions.revokeForUser(actor.userId, { onlySessionId: actor.sessionId, reason: 'signed_out' });
+        await audit()?.record(caller, { action: 'auth.signed_out', target: { type: 'session', id: actor.sessionId } });
+      });
+    },
+
+    async listSessions(actor: Actor) {
+      const userId = requireUser(actor);
+      const rows = await sessions.list(userId);
+      return rows.map((s: SessionRow) => ({
+        id: s.id,
+        userAgent: s.user_agent,
+        ip: s.ip,
+        authMethod: s.auth_method,
+        createdAt: s.created_at,
+        lastUsedAt: s.last_used_at,
+        expiresAt: s.expires_at,
+        current: actor.kind === 'user' && s.id === actor.sessionId,
+      }));
+    },
+
+    async revokeSession(actor: Actor, sessionId: string, caller: Caller): Promise<void> {
+      const userId = requireUser(actor);
+      const session = await sessions.find(sessionId);
+      if (!session || session.user_id !== userId || session.revoked_at) {
+        throw new PlinthError('resource.not_found', 'No such active session');
+      }
+      await kernel.transaction(async () => {
+        await sessions.revokeForUser(userId, { onlySessionId: sessionId, reason: 'revoked_by_user' });
+        await audit()?.record(caller, { action: 'auth.session.revoked', target: { type: 'session', id: sessionId } });
+      });
+    },
+
+    async revokeOtherSessions(actor: Actor, caller: Caller): Promise<number> {
+      const userId = requireUser(actor);
+      return kernel.transaction(async () => {
+        const revoked = await sessions.revokeForUser(userId, { exceptSessionId: actor.kind === 'user' ? actor.sessionId : undefined, reason: 'revoked_others' });
+        await audit()?.record(caller, { action: 'auth.sessions.revoked_others', target: { type: 'user', id: userId }, data: { revoked } });
+        return revoked;
+      });
+    },
+
+    /** The `authenticate` hook: a Bearer access token, or an API key (`X-API-Key` or `Bearer plk_...`). */
+    async authenticate(credentials: Credentials): Promise<Actor | null> {
+      const caller: Caller = { actor: null, ip: credentials.ip, userAgent: credentials.userAgent };
+      const header = credentials.authorization?.trim();
+      const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+      if (header && !bearer) throw identityError('auth.invalid_token', 'Use "Authorization: Bearer <token>"');
+      const apiKey = credentials.apiKey ?? (bearer?.startsWith('plk_') ? bearer : undefined);
+      if (apiKey) {
+        if (!apiKeyAuthenticator) throw identityError('auth.api_key_invalid', 'API keys are not accepted here');
+        return apiKeyAuthenticator(apiKey, caller);
+      }
+      if (!bearer) return null;
+      const claims = await tokens.verify(bearer);
+      return { kind: 'user', userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles };
+    },
+
+    async rotateSigningKey(caller: Caller) {
+      const key = await tokens.rotate();
+      await audit()?.record(caller, { action: 'auth.signing_key.rotated', target: { type: 'signing_key', id: key.kid } });
+      return key;
+    },
+  };
+}
+
+function requireUser(actor: Actor): string {
+  if (actor.kind === 'system') throw identityError('auth.invalid_token', 'This needs a user');
+  return actor.userId;
+}
+
+export type IdentityService = ReturnType<typeof createIdentityService>;
+export type { AuthMethod };

@@ -1,0 +1,185 @@
+import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import type { KernelContext } from '../../module.js';
+import { identityError } from './errors.js';
+
+const ALG = 'EdDSA';
+const TYP = 'at+jwt';
+/** How often an unknown `kid` may trigger a reload of the key set (another process may have rotated). */
+const RELOAD_INTERVAL_MS = 5000;
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  roles: string[];
+}
+
+type Key = Awaited<ReturnType<typeof importJWK>>;
+
+interface LoadedKey {
+  kid: string;
+  createdAt: string;
+  retiredAt: string | null;
+  verify: Key;
+  sign?: Key;
+}
+
+export interface SigningKeyInfo {
+  kid: string;
+  alg: string;
+  createdAt: string;
+  retiredAt: string | null;
+  /** Until when tokens signed with it verify (retired keys only). */
+  verifiesUntil: string | null;
+}
+
+/**
+ * Signs and verifies access tokens (RFC 9068 `at+jwt`, EdDSA). Keys live in
+ * `signing_keys` (private halves encrypted with the secret box) and in memory;
+ * verification needs no database read. `kid` is only ever a lookup key into the
+ * loaded set, and the algorithm is fixed: the token header is never trusted.
+ */
+export interface TokenService {
+  sign(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  verify(token: string): Promise<AccessClaims>;
+  /** A new signing key; the old ones stop signing and verify until their last tokens expire. */
+  rotate(): Promise<SigningKeyInfo>;
+  list(): Promise<SigningKeyInfo[]>;
+}
+
+export function createTokenService(kernel: KernelContext): TokenService {
+  const { issuer, audience, accessTokenTtlSeconds: ttl } = kernel.config.auth;
+  const keys = new Map<string, LoadedKey>();
+  let current: LoadedKey | undefined;
+  let loadedAt = 0;
+  let loading: Promise<void> | undefined;
+
+  const verifiesUntil = (retiredAt: string | null) => (retiredAt ? new Date(Date.parse(retiredAt) + ttl * 1000).toISOString() : null);
+
+  async function load(): Promise<void> {
+    const rows = await kernel.db.selectFrom('signing_keys').selectAll().orderBy('kid').execute();
+    const now = kernel.clock.now();
+    keys.clear();
+    current = undefined;
+    for (const row of rows as { kid: string; public_jwk: string; private_jwk: string; created_at: string; retired_at: string | null }[]) {
+      if (row.retired_at && Date.parse(row.retired_at) + ttl * 1000 < now) continue; // nothing it signed is still valid
+      const key: LoadedKey = {
+        kid: row.kid,
+        createdAt: row.created_at,
+        retiredAt: row.retired_at,
+        verify: await importJWK(JSON.parse(row.public_jwk) as JWK, ALG),
+      };
+      if (!row.retired_at) {
+        key.sign = await importJWK(JSON.parse(kernel.secrets.decrypt(row.private_jwk, `signing_key:${row.kid}`)) as JWK, ALG);
+        current = key; // kids are time-ordered: the last active one wins
+      }
+      keys.set(row.kid, key);
+    }
+    loadedAt = kernel.clock.now();
+  }
+
+  function reload(): Promise<void> {
+    loading ??= load().finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  }
+
+  async function insertKey(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+    const kid = kernel.ids.next();
+    const now = new Date(kernel.clock.now()).toISOString();
+    await kernel.transaction(async (tx) => {
+      await tx.db.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
+      await tx.db
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          alg: ALG,
+          public_jwk: JSON.stringify(await exportJWK(publicKey)),
+          private_jwk: kernel.secrets.encrypt(JSON.stringify(await exportJWK(privateKey)), `signing_key:${kid}`),
+          created_at: now,
+          retired_at: null,
+        })
+        .execute();
+    });
+    return kid;
+  }
+
+  async function signingKey(): Promise<LoadedKey> {
+    if (!current) await reload();
+    if (!current) {
+      await insertKey();
+      await reload();
+    }
+    if (!current?.sign) throw identityError('auth.signing_key_unavailable', 'No signing key is available');
+    return current;
+  }
+
+  function invalid(cause?: unknown) {
+    return identityError('auth.invalid_token', 'The access token is not valid or has expired', { cause });
+  }
+
+  return {
+    async sign(claims) {
+      const key = await signingKey();
+      const now = Math.floor(kernel.clock.now() / 1000);
+      const token = await new SignJWT({ sid: claims.sessionId, roles: claims.roles })
+        .setProtectedHeader({ alg: ALG, kid: key.kid, typ: TYP })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(claims.userId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttl)
+        .sign(key.sign!);
+      return { token, expiresIn: ttl };
+    },
+
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(
+          token,
+          async (header) => {
+            const kid = typeof header.kid === 'string' && header.kid.length <= 64 ? header.kid : undefined;
+            if (!kid) throw invalid();
+            let key = keys.get(kid);
+            if (!key && kernel.clock.now() - loadedAt > RELOAD_INTERVAL_MS) {
+              await reload();
+              key = keys.get(kid);
+            }
+            if (!key) throw invalid();
+            return key.verify;
+          },
+          {
+            algorithms: [ALG],
+            issuer,
+            audience,
+            typ: TYP,
+            requiredClaims: ['sub', 'exp', 'iat'],
+            currentDate: new Date(kernel.clock.now()),
+            clockTolerance: 5,
+          },
+        ));
+      } catch (error) {
+        if (error instanceof joseErrors.JOSEError || (error as { code?: string }).code === 'auth.invalid_token') throw invalid(error);
+        throw error;
+      }
+      const { sub, sid, roles } = payload as JWTPayload & { sid?: unknown; roles?: unknown };
+      if (typeof sub !== 'string' || typeof sid !== 'string' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
+        throw invalid();
+      }
+      return { userId: sub, sessionId: sid, roles: roles as string[] };
+    },
+
+    async rotate() {
+      const kid = await insertKey();
+      await reload();
+      return (await this.list()).find((k) => k.kid === kid)!;
+    },
+
+    async list() {
+      const rows = await kernel.db.selectFrom('signing_keys').select(['kid', 'alg', 'created_at', 'retired_at']).orderBy('kid').execute();
+      return rows.map((r: any) => ({ kid: r.kid, alg: r.alg, createdAt: r.created_at, retiredAt: r.retired_at, verifiesUntil: verifiesUntil(r.retired_at) }));
+    },
+  };
+}

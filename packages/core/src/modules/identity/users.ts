@@ -1,0 +1,50 @@
+import type { User } from '../../contract/identity.js';
+import type { KernelContext } from '../../module.js';
+import type { UserRow } from './types.js';
+
+interface RoleSource {
+  rolesOf(userId: string): Promise<string[]>;
+}
+
+/** Reads users and shapes them for the API (roles come from the access module when it is loaded). */
+export function createUserStore(kernel: KernelContext) {
+  const roles = async (userId: string): Promise<string[]> => {
+    try {
+      return await kernel.service<RoleSource>('access').rolesOf(userId);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'modules.invalid') return [];
+      throw error;
+    }
+  };
+
+  return {
+    roles,
+    async findById(id: string): Promise<UserRow | undefined> {
+      return (await kernel.db.selectFrom('users').selectAll().where('id', '=', id).where('status', '!=', 'deleted').executeTakeFirst()) as UserRow | undefined;
+    },
+    async findByEmail(email: string): Promise<UserRow | undefined> {
+      return (await kernel.db.selectFrom('users').selectAll().where('email_key', '=', emailKey(email)).where('status', '!=', 'deleted').executeTakeFirst()) as UserRow | undefined;
+    },
+    async toUser(row: UserRow, knownRoles?: string[]): Promise<User> {
+      return {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        status: row.status === 'disabled' ? 'disabled' : 'active',
+        emailVerified: row.email_verified_at !== null,
+        mfaEnabled: kernel.storage.fromBoolean(row.mfa_enabled),
+        roles: knownRoles ?? (await roles(row.id)),
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+        version: Number(row.version),
+      };
+    },
+  };
+}
+
+/** The uniqueness key of an email address: trimmed and lower-cased. */
+export function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;
