@@ -5,7 +5,9 @@
  * with undici over a keep-alive agent).
  */
 export { createClient } from './client.js';
-export type { CreateClientOptions, PlinthClient } from './client.js';
+export type { CreateClientOptions, PlinthClient, BuiltinRoutes } from './client.js';
+export { memoryTokenStore } from './session.js';
+export type { StoredTokens, TokenStore } from './session.js';
 export { createRouteClient } from './route-client.js';
 export { PlinthApiError, isPlinthApiError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';

@@ -22,7 +22,7 @@ const nodeFetch: FetchLike = (url, init) => {
 
 /** Creates a typed client for a Plinth server, sending with undici unless `fetch` is given. */
 export function createClient<const Routes extends RouteTable = {}>(options: CreateClientOptions<Routes>): PlinthClient<Routes> {
-  return createUniversalClient({ ...options, fetch: options.fetch ?? nodeFetch });
+  return createUniversalClient<Routes>({ ...options, fetch: options.fetch ?? nodeFetch });
 }
 
 /** A client for a route table (one method per key), sending with undici unless `fetch` is given. */
