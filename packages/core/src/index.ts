@@ -26,8 +26,10 @@ export type { Registry } from './metrics.js';
 export { builtinModules } from './modules/builtins.js';
 export { auditModule } from './modules/audit/index.js';
 export type { AuditService, AuditEvent, AuditEventInput, AuditContext } from './modules/audit/index.js';
-export { identityModule } from './modules/identity/index.js';
-export type { IdentityService, IdentityCore, Caller, UserRow, AuthMethod } from './modules/identity/index.js';
+export { identityModule, totpQrCode } from './modules/identity/index.js';
+export type {
+  IdentityService, IdentityCore, Caller, UserRow, AuthMethod, MfaService, MfaStatus, TotpEnrollment, ReencryptReport, ReencryptTableReport,
+} from './modules/identity/index.js';
 export { createSecretBox, parseEncryptionKeys, generateEncryptionKey } from './secrets/secret-box.js';
 export type { SecretBox, EncryptionKey } from './secrets/secret-box.js';
 export { createDevMailTransport, createSmtpMailTransport, createMemoryMailTransport } from './mail/mail-transport.js';

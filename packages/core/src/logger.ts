@@ -6,7 +6,7 @@ const secretKeys = [
   'password', 'newPassword', 'currentPassword', 'passwordHash',
   'token', 'accessToken', 'refreshToken', 'idToken', 'mfaToken',
   'secret', 'clientSecret', 'apiKey', 'privateKey', 'encryptionKey',
-  'authorization', 'cookie', 'set-cookie', 'totpCode', 'recoveryCodes',
+  'authorization', 'cookie', 'set-cookie', 'totpCode', 'recoveryCodes', 'otpauthUri', 'codeVerifier',
 ];
 
 /**

@@ -172,7 +172,8 @@ export const identityRoutes = {
   deleteMe: defineRoute({
     method: 'DELETE', path: '/v1/me', operationId: 'deleteMe', summary: 'Delete my account: sessions revoked, personal data erased; orders stay for the books.',
     tags: ['me'], status: 204,
-    body: z.object({ password: z.string().max(1024).optional() }).strict(),
+    /** Optional: accounts with a password must send `{ password }`. */
+    body: z.object({ password: z.string().max(1024).optional() }).strict().optional(),
     response: z.unknown(),
   }),
   exportMe: defineRoute({
@@ -211,7 +212,7 @@ export const identityRoutes = {
     response: z.object({ recoveryCodes: z.array(z.string()) }),
   }),
   disableTotp: defineRoute({
-    method: 'DELETE', path: '/v1/me/mfa/totp', operationId: 'disableTotp', summary: 'Turn MFA off (needs a current code).', tags: ['me'], status: 204,
+    method: 'DELETE', path: '/v1/me/mfa/totp', operationId: 'disableTotp', summary: 'Turn MFA off (needs a current TOTP code or an unused recovery code).', tags: ['me'], status: 204,
     body: z.object({ code: z.string().trim().min(6).max(32) }).strict(),
     response: z.unknown(),
   }),

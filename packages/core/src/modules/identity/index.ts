@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { defineModule } from '../../module.js';
+import { withAccount } from './account.js';
 import { identityMigrations } from './migrations.js';
 import { authRoutes } from './routes/auth.js';
+import { emailFlowRoutes, meRoutes } from './routes/me.js';
+import { mfaRoutes } from './routes/mfa.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { createIdentityService, type IdentityService } from './service.js';
 
 /**
@@ -13,10 +17,12 @@ export const identityModule = defineModule({
   dependsOn: ['audit'],
   migrations: identityMigrations,
   events: {
-    'user.signed_up': z.object({ userId: z.string(), email: z.string() }),
+    'user.signed_up': z.object({ userId: z.string() }), // no email: outbox events cannot be erased when the account is deleted
+    /** An account was deleted (anonymized); its id stays, for the orders that name it. */
+    'user.deleted': z.object({ userId: z.string() }),
   },
-  routes: [...authRoutes],
-  services: (kernel) => createIdentityService(kernel),
+  routes: [...authRoutes, ...emailFlowRoutes, ...meRoutes, ...mfaRoutes, ...oidcRoutes],
+  services: (kernel) => withAccount(kernel, createIdentityService(kernel)),
   onStart: async (kernel) => {
     // A signing key exists before the first sign-in, created outside any request's transaction.
     const { tokens } = kernel.service<IdentityService>('identity');
@@ -29,3 +35,6 @@ export const identityModule = defineModule({
 
 export type { IdentityService } from './service.js';
 export type { IdentityCore, Caller, UserRow, AuthMethod } from './types.js';
+export { totpQrCode } from './totp.js';
+export type { MfaService, MfaStatus, TotpEnrollment } from './mfa.js';
+export type { EncryptedColumn, ReencryptOptions, ReencryptReport, ReencryptTableReport } from './reencrypt-secrets.js';

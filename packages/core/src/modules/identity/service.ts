@@ -1,11 +1,15 @@
 import type { Actor, Credentials } from '../../auth.js';
-import type { Tokens } from '../../contract/identity.js';
+import type { z } from 'zod';
+import { emailSchema, passwordSchema, type Tokens, type User } from '../../contract/identity.js';
 import { PlinthError } from '../../errors.js';
-import type { KernelContext } from '../../module.js';
+import type { KernelContext, Tx } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
 import { identityError } from './errors.js';
 import { createMfaChallenges } from './mfa-challenges.js';
+import { createMfaService } from './mfa.js';
+import { createOidcService } from './oidc.js';
 import { assertStrongPassword, createPasswordHasher } from './passwords.js';
+import { identityEncryptedColumns, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
 import { createSessionStore, type SessionRow, sessionNotUsable } from './sessions.js';
 import { createThrottle } from './throttle.js';
 import { createTokenService } from './tokens.js';
@@ -36,14 +40,44 @@ export function createIdentityService(kernel: KernelContext) {
   const sessions = createSessionStore(kernel, audit);
   const access = () => {
     try {
-      return kernel.service<{ grantDefaultRole(userId: string): Promise<void> }>('access');
+      return kernel.service<{
+        grantDefaultRole(userId: string): Promise<void>;
+        setRoles(userId: string, roles: readonly string[], caller: Caller): Promise<unknown>;
+      }>('access');
     } catch {
       return undefined;
     }
   };
   let apiKeyAuthenticator: ApiKeyAuthenticator | undefined;
-  /** Called after sign-up, inside its transaction (e.g. to send the verification email). */
-  const signUpHooks: ((user: UserRow, caller: Caller) => Promise<void>)[] = [];
+  /**
+   * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
+   * answer a function, run after the commit (e.g. to send the message without holding the transaction).
+   */
+  const signUpHooks: ((user: UserRow, caller: Caller) => Promise<void | (() => Promise<void>)>)[] = [];
+
+  /** Inserts an active user and their password hash, in the caller's transaction. */
+  async function insertUser(tx: Tx, input: { email: string; name?: string | undefined; emailVerified: boolean }, hash: string): Promise<UserRow> {
+    const now = new Date(kernel.clock.now()).toISOString();
+    const user: UserRow = {
+      id: kernel.ids.next(),
+      email: input.email,
+      email_key: emailKey(input.email),
+      name: input.name ?? null,
+      status: 'active',
+      email_verified_at: input.emailVerified ? now : null,
+      mfa_enabled: false,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+      version: 1,
+    };
+    await tx.db.insertInto('users').values(user).execute();
+    await tx.db.insertInto('user_passwords').values({ user_id: user.id, hash, updated_at: now }).execute();
+    return user;
+  }
+
+  const emailTaken = (error: unknown) =>
+    (error as { code?: string }).code === 'storage.conflict' ? identityError('auth.email_taken', 'An account with this email already exists') : error;
 
   async function tokensFor(user: UserRow, sessionId: string, refreshToken: string): Promise<Tokens> {
     const roles = await users.roles(user.id);
@@ -72,11 +106,20 @@ export function createIdentityService(kernel: KernelContext) {
     challenges,
     hasher,
     audit,
+    /** TOTP MFA: enroll, confirm, disable, and the second sign-in step (`mfa.ts`). */
+    mfa: createMfaService(kernel, { core, throttle, challenges, audit }),
+    /** OpenID Connect sign-in (`oidc.ts`); one per instance, so discovery documents stay cached. */
+    oidc: createOidcService(kernel, core),
+    /**
+     * Re-encrypts every identity secret at rest under the current encryption key
+     * (`plinth keys rotate-encryption`); see `reencrypt-secrets.ts` for the operator's steps.
+     */
+    reencryptSecrets: (options?: ReencryptOptions) => reencryptSecrets(kernel, identityEncryptedColumns, options),
     /** Lets the API-key code plug into `authenticate`. */
     useApiKeyAuthenticator(fn: ApiKeyAuthenticator) {
       apiKeyAuthenticator = fn;
     },
-    onSignUp(hook: (user: UserRow, caller: Caller) => Promise<void>) {
+    onSignUp(hook: (user: UserRow, caller: Caller) => Promise<void | (() => Promise<void>)>) {
       signUpHooks.push(hook);
     },
 
@@ -84,36 +127,60 @@ export function createIdentityService(kernel: KernelContext) {
       assertStrongPassword(input.password, input.email);
       // Hash before the transaction: a hash held inside it would serialize every sign-up behind SQLite's one writer.
       const hash = await hasher.hash(input.password);
+      const afterCommit: (() => Promise<void>)[] = [];
+      let result: Tokens;
       try {
-        return await kernel.transaction(async (tx) => {
-          const now = new Date(kernel.clock.now()).toISOString();
-          const user: UserRow = {
-            id: kernel.ids.next(),
-            email: input.email,
-            email_key: emailKey(input.email),
-            name: input.name ?? null,
-            status: 'active',
-            email_verified_at: null,
-            mfa_enabled: false,
-            created_at: now,
-            updated_at: now,
-            deleted_at: null,
-            version: 1,
-          };
-          await tx.db.insertInto('users').values(user).execute();
-          await tx.db.insertInto('user_passwords').values({ user_id: user.id, hash, updated_at: now }).execute();
+        result = await kernel.transaction(async (tx) => {
+          const user = await insertUser(tx, { email: input.email, name: input.name, emailVerified: false }, hash);
           await access()?.grantDefaultRole(user.id);
           const self = { ...caller, actor: { kind: 'user', userId: user.id, sessionId: '', roles: [] } as Actor };
           await audit()?.record(self, { action: 'auth.signed_up', target: { type: 'user', id: user.id } });
-          await tx.emit({ type: 'user.signed_up', aggregate: { type: 'user', id: user.id }, payload: { userId: user.id, email: user.email } });
-          for (const hook of signUpHooks) await hook(user, self);
+          await tx.emit({ type: 'user.signed_up', aggregate: { type: 'user', id: user.id }, payload: { userId: user.id } });
+          for (const hook of signUpHooks) {
+            const after = await hook(user, self);
+            if (after) afterCommit.push(after);
+          }
           return core.issueSession(user, 'password', self);
         });
       } catch (error) {
-        if ((error as { code?: string }).code === 'storage.conflict') {
-          throw identityError('auth.email_taken', 'An account with this email already exists');
-        }
-        throw error;
+        throw emailTaken(error);
+      }
+      for (const after of afterCommit) await after();
+      return result;
+    },
+
+    /**
+     * Creates an account for an operator (`plinth users create`): the same rows as sign-up,
+     * but no session is issued, no sign-up hook runs and the email counts as verified.
+     * `roles`, when given, replace the default `customer` role through the access module
+     * (which must then be loaded). Needs `users:write`; audited `auth.user.created`.
+     */
+    async createUser(
+      input: { email: string; password: string; name?: string | undefined; roles?: readonly string[] | undefined },
+      caller: Caller,
+    ): Promise<User> {
+      await kernel.authorize(caller.actor, 'users:write');
+      const email = parseField(emailSchema, input.email, 'email');
+      const password = parseField(passwordSchema, input.password, 'password');
+      const name = input.name === undefined ? undefined : input.name.trim() || undefined;
+      assertStrongPassword(password, email);
+      const roleService = access();
+      if (input.roles?.length && !roleService) {
+        throw new PlinthError('modules.invalid', 'Assigning roles needs the access module, which is not loaded');
+      }
+      const hash = await hasher.hash(password);
+      try {
+        const user = await kernel.transaction(async (tx) => {
+          const user = await insertUser(tx, { email, name, emailVerified: true }, hash);
+          if (input.roles !== undefined) await roleService?.setRoles(user.id, input.roles, caller);
+          else await roleService?.grantDefaultRole(user.id);
+          await audit()?.record(caller, { action: 'auth.user.created', target: { type: 'user', id: user.id }, data: { email, roles: input.roles ?? null } });
+          await tx.emit({ type: 'user.signed_up', aggregate: { type: 'user', id: user.id }, payload: { userId: user.id } });
+          return user;
+        });
+        return await users.toUser(user);
+      } catch (error) {
+        throw emailTaken(error);
       }
     },
 
@@ -250,6 +317,15 @@ export function createIdentityService(kernel: KernelContext) {
       return key;
     },
   };
+}
+
+/** Parses one input field, or throws `validation.failed` naming it. */
+function parseField<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const message = issue?.message ?? 'is not valid';
+  throw new PlinthError('validation.failed', `The ${path} ${message}`, { errors: [{ path, message, code: issue?.code ?? 'invalid' }] });
 }
 
 function requireUser(actor: Actor): string {

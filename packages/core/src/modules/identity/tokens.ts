@@ -4,7 +4,11 @@ import { identityError } from './errors.js';
 
 const ALG = 'EdDSA';
 const TYP = 'at+jwt';
-/** How often an unknown `kid` may trigger a reload of the key set (another process may have rotated). */
+/**
+ * How often the key set is reloaded: at most this often when an unknown `kid` arrives, and at
+ * least this often before signing, so a process picks up a key another process (`plinth keys
+ * rotate`) created within this time. A retired key therefore verifies this much longer too.
+ */
 const RELOAD_INTERVAL_MS = 5000;
 
 export interface AccessClaims {
@@ -12,6 +16,9 @@ export interface AccessClaims {
   sessionId: string;
   roles: string[];
 }
+
+/** Encryption context of a signing key's private half (binds the ciphertext to its row). */
+export const signingKeyContext = (kid: string): string => `signing_key:${kid}`;
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
@@ -53,27 +60,34 @@ export function createTokenService(kernel: KernelContext): TokenService {
   let loadedAt = 0;
   let loading: Promise<void> | undefined;
 
-  const verifiesUntil = (retiredAt: string | null) => (retiredAt ? new Date(Date.parse(retiredAt) + ttl * 1000).toISOString() : null);
+  // Another process may sign with a retired key until its next reload: those tokens live `ttl` longer.
+  const verifyMs = (retiredAt: string) => Date.parse(retiredAt) + ttl * 1000 + RELOAD_INTERVAL_MS;
+  const verifiesUntil = (retiredAt: string | null) => (retiredAt ? new Date(verifyMs(retiredAt)).toISOString() : null);
 
   async function load(): Promise<void> {
     const rows = await kernel.db.selectFrom('signing_keys').selectAll().orderBy('kid').execute();
     const now = kernel.clock.now();
-    keys.clear();
-    current = undefined;
+    // Built aside and swapped in at once: a verify running meanwhile sees the old set, never an empty one.
+    const next = new Map<string, LoadedKey>();
+    let nextCurrent: LoadedKey | undefined;
     for (const row of rows as { kid: string; public_jwk: string; private_jwk: string; created_at: string; retired_at: string | null }[]) {
-      if (row.retired_at && Date.parse(row.retired_at) + ttl * 1000 < now) continue; // nothing it signed is still valid
+      if (row.retired_at && verifyMs(row.retired_at) < now) continue; // nothing it signed is still valid
+      const known = keys.get(row.kid);
       const key: LoadedKey = {
         kid: row.kid,
         createdAt: row.created_at,
         retiredAt: row.retired_at,
-        verify: await importJWK(JSON.parse(row.public_jwk) as JWK, ALG),
+        verify: known?.verify ?? (await importJWK(JSON.parse(row.public_jwk) as JWK, ALG)),
       };
       if (!row.retired_at) {
-        key.sign = await importJWK(JSON.parse(kernel.secrets.decrypt(row.private_jwk, `signing_key:${row.kid}`)) as JWK, ALG);
-        current = key; // kids are time-ordered: the last active one wins
+        key.sign = known?.sign ?? (await importJWK(JSON.parse(kernel.secrets.decrypt(row.private_jwk, signingKeyContext(row.kid))) as JWK, ALG));
+        nextCurrent = key; // kids are time-ordered: the last active one wins
       }
-      keys.set(row.kid, key);
+      next.set(row.kid, key);
     }
+    keys.clear();
+    for (const [kid, key] of next) keys.set(kid, key);
+    current = nextCurrent;
     loadedAt = kernel.clock.now();
   }
 
@@ -96,7 +110,7 @@ export function createTokenService(kernel: KernelContext): TokenService {
           kid,
           alg: ALG,
           public_jwk: JSON.stringify(await exportJWK(publicKey)),
-          private_jwk: kernel.secrets.encrypt(JSON.stringify(await exportJWK(privateKey)), `signing_key:${kid}`),
+          private_jwk: kernel.secrets.encrypt(JSON.stringify(await exportJWK(privateKey)), signingKeyContext(kid)),
           created_at: now,
           retired_at: null,
         })
@@ -106,7 +120,7 @@ export function createTokenService(kernel: KernelContext): TokenService {
   }
 
   async function signingKey(): Promise<LoadedKey> {
-    if (!current) await reload();
+    if (!current || kernel.clock.now() - loadedAt > RELOAD_INTERVAL_MS) await reload();
     if (!current) {
       await insertKey();
       await reload();
