@@ -11,6 +11,7 @@ export const errorStatus = {
   'request.body_too_large': 413,
   'request.unsupported_media_type': 415,
   'request.bad_request': 400,
+  'request.invalid_characters': 400,
   'route.not_found': 404,
   'route.method_not_allowed': 405,
   'resource.not_found': 404,

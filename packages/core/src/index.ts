@@ -34,3 +34,6 @@ export { createSecretBox, parseEncryptionKeys, generateEncryptionKey } from './s
 export type { SecretBox, EncryptionKey } from './secrets/secret-box.js';
 export { createDevMailTransport, createSmtpMailTransport, createMemoryMailTransport } from './mail/mail-transport.js';
 export type { MailTransport, MailMessage, MemoryMailTransport } from './mail/mail-transport.js';
+export { accessModule } from './modules/access/index.js';
+export type { AccessService, Role, Org, Member, OrgRole, Page, PageOptions, UserQuery, UserChanges } from './modules/access/index.js';
+export type { ApiKeyService } from './modules/identity/api-keys.js';

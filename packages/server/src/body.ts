@@ -26,16 +26,31 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     throw new PlinthError('request.unsupported_media_type', 'Compressed request bodies are not accepted');
   }
   const text = Buffer.concat(chunks, size).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     // The parser's message quotes the body: keep client input out of the answer and the logs.
     throw new PlinthError('request.malformed_json', 'The body is not valid JSON');
   }
+  if (/\\u0000/i.test(text) && containsNul(value)) throw nulError();
+  return value;
 }
 
 function tooLarge(limit: number): PlinthError {
   return new PlinthError('request.body_too_large', `The body is larger than the limit of ${limit} bytes`, {
     details: { limit },
   });
+}
+
+/** NUL cannot be stored in PostgreSQL text and has no business in an API value. */
+export function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+  return false;
+}
+
+export function nulError(): PlinthError {
+  return new PlinthError('request.invalid_characters', 'Text must not contain NUL characters');
 }

@@ -68,7 +68,11 @@ export class Router {
         if (!m) continue;
         byMethod = p.byMethod;
         params = {};
-        for (let i = 0; i < p.names.length; i++) params[p.names[i]!] = decodeURIComponent(m[i + 1]!);
+        for (let i = 0; i < p.names.length; i++) {
+          const value = decodeURIComponent(m[i + 1]!);
+          if (value.includes('\0')) throw new URIError('NUL in a path parameter');
+          params[p.names[i]!] = value;
+        }
         break;
       }
     }

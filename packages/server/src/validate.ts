@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type FieldError, PlinthError } from '@plinth/core/contract';
+import { nulError } from './body.js';
 
 /** Parses input with a route schema; failures are 422 `validation.failed` with one entry per field. */
 export function validate<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'params' | 'query' | 'body'): unknown {
@@ -20,6 +21,7 @@ export function queryObject(search: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   if (!search) return out;
   for (const [key, value] of new URLSearchParams(search)) {
+    if (key.includes('\0') || value.includes('\0')) throw nulError();
     const existing = out[key];
     if (existing === undefined) out[key] = value;
     else if (Array.isArray(existing)) existing.push(value);

@@ -228,7 +228,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   const { dialect = 'sqlite', redisUrl, ...serverOptions } = options;
   const db = await createTestDatabase(dialect);
   const gate = createGate();
-  const plinth = createPlinth({ databaseUrl: db.url, redisUrl, processEnv: false, logLevel: 'silent', modules: [widgetsModule(gate)] });
+  const plinth = createPlinth({ databaseUrl: db.url, redisUrl, processEnv: false, logLevel: 'silent', builtins: false, modules: [widgetsModule(gate)] });
   try {
     // With an unreachable Redis, start() would fail connecting: migrate only, let readiness report it.
     await plinth.start();

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { defineModule } from '../../module.js';
 import { withAccount } from './account.js';
+import { withApiKeys } from './api-keys.js';
 import { identityMigrations } from './migrations.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes } from './routes/auth.js';
 import { emailFlowRoutes, meRoutes } from './routes/me.js';
 import { mfaRoutes } from './routes/mfa.js';
@@ -21,8 +23,8 @@ export const identityModule = defineModule({
     /** An account was deleted (anonymized); its id stays, for the orders that name it. */
     'user.deleted': z.object({ userId: z.string() }),
   },
-  routes: [...authRoutes, ...emailFlowRoutes, ...meRoutes, ...mfaRoutes, ...oidcRoutes],
-  services: (kernel) => withAccount(kernel, createIdentityService(kernel)),
+  routes: [...authRoutes, ...emailFlowRoutes, ...meRoutes, ...mfaRoutes, ...oidcRoutes, ...apiKeyRoutes],
+  services: (kernel) => withAccount(kernel, withApiKeys(kernel, createIdentityService(kernel))),
   onStart: async (kernel) => {
     // A signing key exists before the first sign-in, created outside any request's transaction.
     const { tokens } = kernel.service<IdentityService>('identity');

@@ -150,7 +150,7 @@ export const identityMigrations: Migration[] = [
         .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('prefix', 'text', (c) => c.notNull()) // shown in lists: plk_ab12cd34
-        .addColumn('key_hash', 'text', (c) => c.notNull().unique()) // SHA-256 of the random part
+        .addColumn('key_hash', 'text', (c) => c.notNull().unique()) // SHA-256 of the whole key
         .addColumn('scopes', types.json, (c) => c.notNull())
         .addColumn('created_at', types.timestamp, (c) => c.notNull())
         .addColumn('expires_at', types.timestamp)

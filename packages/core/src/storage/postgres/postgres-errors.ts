@@ -17,6 +17,9 @@ export function mapPostgresError(error: unknown): unknown {
       return storageErrors.notNull(error);
     case '23514':
       return storageErrors.check(error);
+    case '22021': // a NUL byte or invalid UTF-8 in text
+    case '22P05':
+      return new PlinthError('request.invalid_characters', 'Text must not contain NUL bytes or invalid characters', { cause: error });
     case '40001':
     case '40P01':
     case '55P03':
