@@ -1,3 +1,4 @@
+import { accessError } from './errors.js';
 import type { Actor, ResourceRef } from '../../auth.js';
 import type { User } from '../../contract/identity.js';
 import type { KernelContext } from '../../module.js';
@@ -57,6 +58,12 @@ export interface AccessService {
   getUser(id: string, caller: Caller): Promise<User>;
   updateUser(id: string, changes: UserChanges, caller: Caller): Promise<User>;
   revokeUserSessions(id: string, caller: Caller): Promise<number>;
+  /**
+   * Called when an account is deleted, inside its transaction: drops the user's roles and
+   * memberships, and the organizations they were alone in. Refuses (409 `access.last_owner`)
+   * while they are the last owner of an organization that has other members.
+   */
+  forgetUser(userId: string): Promise<void>;
 }
 
 export function createAccessService(kernel: KernelContext): AccessService {
@@ -133,5 +140,23 @@ export function createAccessService(kernel: KernelContext): AccessService {
     getUser: users.getUser,
     updateUser: users.updateUser,
     revokeUserSessions: users.revokeSessions,
+
+    async forgetUser(userId) {
+      await kernel.transaction(async (tx) => {
+        const owned = await tx.db.selectFrom('memberships').select('org_id').where('user_id', '=', userId).where('role', '=', 'owner').execute();
+        for (const { org_id: orgId } of owned) {
+          const others = await tx.db.selectFrom('memberships').select(['user_id', 'role']).where('org_id', '=', orgId).where('user_id', '!=', userId).execute();
+          if (others.length === 0) {
+            await tx.db.deleteFrom('organizations').where('id', '=', orgId).execute();
+          } else if (!others.some((m) => m.role === 'owner')) {
+            throw accessError('access.last_owner', 'Make another member owner of your organization before deleting the account', { details: { orgId } });
+          }
+        }
+        await tx.db.deleteFrom('memberships').where('user_id', '=', userId).execute();
+        await tx.db.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+      });
+      memberships.invalidate();
+      roles.invalidate();
+    },
   };
 }

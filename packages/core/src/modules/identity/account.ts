@@ -254,6 +254,7 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
         await db().deleteFrom('sessions').where('user_id', '=', user.id).execute();
         for (const table of CREDENTIAL_TABLES) await db().deleteFrom(table).where('user_id', '=', user.id).execute();
         await emailFlows.forget(user);
+        await accessOf(kernel)?.forgetUser(user.id);
         await db().deleteFrom('auth_throttles').where('key', '=', `account:${user.email_key}`).execute();
         const anonymous = `deleted+${user.id.toLowerCase()}@invalid`;
         await db()
@@ -283,6 +284,15 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
  * and `account`, where the routes find them) and sends the verification message after
  * every sign-up.
  */
+/** The access module when it is loaded (roles and memberships go with the account). */
+function accessOf(kernel: KernelContext): { forgetUser(userId: string): Promise<void> } | undefined {
+  try {
+    return kernel.service('access');
+  } catch {
+    return undefined;
+  }
+}
+
 export function withAccount<S extends IdentityCore & { onSignUp(hook: (user: UserRow, caller: Caller) => Promise<void | AfterCommit>): void }>(
   kernel: KernelContext,
   identity: S,
