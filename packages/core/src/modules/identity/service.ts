@@ -1,4 +1,4 @@
-import type { Actor, Credentials } from '../../auth.js';
+import { type Actor, type Credentials, forbidden } from '../../auth.js';
 import type { z } from 'zod';
 import { emailSchema, passwordSchema, type Tokens, type User } from '../../contract/identity.js';
 import { PlinthError } from '../../errors.js';
@@ -260,7 +260,7 @@ export function createIdentityService(kernel: KernelContext) {
     },
 
     async listSessions(actor: Actor) {
-      const userId = requireUser(actor);
+      const userId = requirePerson(actor);
       const rows = await sessions.list(userId);
       return rows.map((s: SessionRow) => ({
         id: s.id,
@@ -275,7 +275,7 @@ export function createIdentityService(kernel: KernelContext) {
     },
 
     async revokeSession(actor: Actor, sessionId: string, caller: Caller): Promise<void> {
-      const userId = requireUser(actor);
+      const userId = requirePerson(actor);
       const session = await sessions.find(sessionId);
       if (!session || session.user_id !== userId || session.revoked_at) {
         throw new PlinthError('resource.not_found', 'No such active session');
@@ -287,7 +287,7 @@ export function createIdentityService(kernel: KernelContext) {
     },
 
     async revokeOtherSessions(actor: Actor, caller: Caller): Promise<number> {
-      const userId = requireUser(actor);
+      const userId = requirePerson(actor);
       return kernel.transaction(async () => {
         const revoked = await sessions.revokeForUser(userId, { exceptSessionId: actor.kind === 'user' ? actor.sessionId : undefined, reason: 'revoked_others' });
         await audit()?.record(caller, { action: 'auth.sessions.revoked_others', target: { type: 'user', id: userId }, data: { revoked } });
@@ -331,6 +331,16 @@ function parseField<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
 function requireUser(actor: Actor): string {
   if (actor.kind === 'system') throw identityError('auth.invalid_token', 'This needs a user');
   return actor.userId;
+}
+
+/**
+ * Sessions are a person's sign-ins: listing them shows where they sign in from, revoking them
+ * signs the person out. An API key (whatever its scopes) may do neither (403), as with MFA,
+ * the password and the account's export.
+ */
+function requirePerson(actor: Actor): string {
+  if (actor.kind === 'api_key') throw forbidden('Sessions need a signed-in user, not an API key');
+  return requireUser(actor);
 }
 
 export type IdentityService = ReturnType<typeof createIdentityService>;
