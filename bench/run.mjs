@@ -27,10 +27,18 @@ const SCENARIOS = [
   { name: 'plinth-healthz', floors: ['floor-http'] },
   { name: 'raw-sqlite-read-row', floors: ['floor-http'] },
   { name: 'plinth-read-row', floors: ['floor-http', 'raw-sqlite-read-row'] },
+  { name: 'argon2-loop', floors: [], loop: true },
+  { name: 'plinth-sign-in', floors: ['argon2-loop'] },
+  { name: 'plinth-refresh', floors: ['floor-http'] },
+  { name: 'plinth-me', floors: ['floor-http'] },
 ];
 
 /** Goals checked and printed, never enforced by the exit code. */
-const TARGETS = [{ scenario: 'plinth-healthz', floor: 'floor-http', min: 0.8 }];
+const TARGETS = [
+  { scenario: 'plinth-healthz', floor: 'floor-http', min: 0.8 },
+  { scenario: 'plinth-sign-in', floor: 'argon2-loop', min: 0.9 },
+  { scenario: 'plinth-me', floor: 'floor-http', min: 0.6 },
+];
 
 /** A load generator busier than this is probably the bottleneck, not the server. */
 const LOAD_SATURATED_PERCENT = 90;
@@ -58,21 +66,31 @@ function machineInfo() {
   };
 }
 
-/** The server must answer the sample request with 200 and the expected JSON before it is measured. */
+/**
+ * The server must answer the sample request with 2xx and the expected JSON
+ * (`body`: exactly this; `keys`: at least these members) before it is measured.
+ */
 async function checkServer(url, target, sample) {
-  const paths = [sample.path];
-  if (target.pathPrefix) paths.push(`${target.pathPrefix}1`, `${target.pathPrefix}${target.maxId}`);
-  else paths.push(target.path);
-  for (const path of paths) {
-    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
+  const checks = [sample];
+  if (target.pathPrefix) checks.push({ path: `${target.pathPrefix}1` }, { path: `${target.pathPrefix}${target.maxId}` });
+  else if (!target.bodies && !target.refreshTokens) checks.push({ path: target.path, headers: target.headers });
+  for (const check of checks) {
+    const res = await fetch(`${url}${check.path}`, {
+      method: check.method ?? 'GET',
+      headers: { ...(check.requestBody ? { 'content-type': 'application/json' } : {}), ...check.headers },
+      body: check.requestBody,
+      signal: AbortSignal.timeout(5000),
+    });
     const text = await res.text();
-    if (res.status !== 200) throw new Error(`sanity check: GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+    if (res.status < 200 || res.status > 299) throw new Error(`sanity check: ${check.method ?? 'GET'} ${check.path} answered ${res.status}: ${text.slice(0, 300)}`);
     if (!res.headers.get('content-type')?.startsWith('application/json')) {
-      throw new Error(`sanity check: GET ${path} answered content-type ${res.headers.get('content-type')}`);
+      throw new Error(`sanity check: ${check.path} answered content-type ${res.headers.get('content-type')}`);
     }
-    if (path === sample.path && !isDeepStrictEqual(JSON.parse(text), sample.body)) {
-      throw new Error(`sanity check: GET ${path} answered ${text}, expected ${JSON.stringify(sample.body)}`);
+    const json = JSON.parse(text);
+    if (check.body !== undefined && !isDeepStrictEqual(json, check.body)) {
+      throw new Error(`sanity check: ${check.path} answered ${text}, expected ${JSON.stringify(check.body)}`);
     }
+    for (const key of check.keys ?? []) if (!(key in json)) throw new Error(`sanity check: ${check.path} answered no "${key}": ${text.slice(0, 300)}`);
   }
 }
 
@@ -95,7 +113,33 @@ async function serverCpu(server) {
   return answer;
 }
 
+/** A loop scenario (no HTTP server): its `measure` runs in a child process; ops/s stand for req/s. */
+async function runLoop(name, config) {
+  const child = spawnTracked(join(here, 'lib/loop-child.mjs'), [join(here, 'scenarios', `${name}.mjs`), JSON.stringify(config)]);
+  try {
+    const { result } = await nextMessage(child, 'result', (config.warmup + config.duration) * 1000 + 60_000, `${name} loop`);
+    const measurement = {
+      requestsPerSec: result.opsPerSec,
+      requestsTotal: result.ops,
+      durationSec: result.seconds,
+      latencyMs: { p50: null, p99: null },
+      errors: 0,
+      non2xx: 0,
+      serverCpuPercent: (result.cpuMs / (result.seconds * 1000)) * 100,
+      serverCpuUsPerRequest: (result.cpuMs * 1000) / result.ops,
+      loadGeneratorCpuPercent: null,
+      otherCpuPercent: null,
+    };
+    return { name, ok: result.ops > 0, error: result.ops > 0 ? undefined : 'no operation completed', warnings: [], measurement };
+  } catch (error) {
+    return { name, ok: false, error: String(error?.message ?? error), warnings: [] };
+  } finally {
+    await stopChild(child);
+  }
+}
+
 async function runScenario(name, config, stamp) {
+  if (SCENARIOS.find((s) => s.name === name)?.loop) return runLoop(name, config);
   const warnings = [];
   const execArgv = config.cpuProfile
     ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`, `--cpu-prof-name=${stamp}-${name}.cpuprofile`]

@@ -9,17 +9,56 @@ import autocannon from 'autocannon';
 
 process.on('disconnect', () => process.exit(1));
 
+/**
+ * What each request looks like. A target is one of:
+ * - `{ path }`: the same GET every time;
+ * - `{ pathPrefix, maxId }`: GET `<prefix><random id>`;
+ * - `{ path, method, headers, bodies }`: a body from the pool, in turn;
+ * - `{ path, refreshTokens }`: POST refresh chains — tokens rotate on every use,
+ *   so each answer's token goes back into the pool for a later request.
+ */
 function requestsFor(target) {
-  if (!target.pathPrefix) return undefined;
-  return [
-    {
-      method: 'GET',
-      setupRequest(request) {
-        request.path = `${target.pathPrefix}${1 + Math.floor(Math.random() * target.maxId)}`;
-        return request;
+  if (target.pathPrefix) {
+    return [
+      {
+        method: 'GET',
+        setupRequest(request) {
+          request.path = `${target.pathPrefix}${1 + Math.floor(Math.random() * target.maxId)}`;
+          return request;
+        },
       },
-    },
-  ];
+    ];
+  }
+  if (target.bodies) {
+    let next = 0;
+    return [
+      {
+        method: target.method ?? 'POST',
+        setupRequest(request) {
+          request.body = target.bodies[next++ % target.bodies.length];
+          return request;
+        },
+      },
+    ];
+  }
+  if (target.refreshTokens) {
+    // Live tokens: a request takes one, its answer puts the rotated one back. With one request
+    // in flight per connection, as many chains run as there are connections (spares cover failures).
+    const live = [...target.refreshTokens];
+    return [
+      {
+        method: 'POST',
+        setupRequest(request) {
+          request.body = JSON.stringify({ refreshToken: live.shift() });
+          return request;
+        },
+        onResponse(status, body) {
+          if (status === 200) live.push(JSON.parse(body).refreshToken);
+        },
+      },
+    ];
+  }
+  return undefined;
 }
 
 function cannon(options, onResponse) {
@@ -38,6 +77,8 @@ function percentile(sorted, p) {
 async function run({ url, target, warmup, duration, connections, pipelining }) {
   const base = {
     url: `${url}${target.path ?? '/'}`,
+    method: target.method ?? (target.bodies || target.refreshTokens ? 'POST' : 'GET'),
+    headers: { ...(target.bodies || target.refreshTokens ? { 'content-type': 'application/json' } : {}), ...target.headers },
     connections,
     pipelining,
     requests: requestsFor(target),

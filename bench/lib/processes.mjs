@@ -67,7 +67,8 @@ export function nextMessage(tracked, type, timeoutMs, what) {
 /** Asks a child to stop, then kills it if it has not exited within `graceMs`. */
 export async function stopChild(tracked, graceMs = 10_000) {
   if (tracked.child.exitCode !== null || tracked.child.signalCode !== null) return tracked.exited;
-  if (tracked.child.connected) tracked.child.send({ type: 'stop' });
+  // With a callback, a channel that closed meanwhile is an error passed here, not an 'error' event.
+  if (tracked.child.connected) tracked.child.send({ type: 'stop' }, (error) => error && tracked.child.kill('SIGTERM'));
   else tracked.child.kill('SIGTERM');
   const timer = setTimeout(() => tracked.child.kill('SIGKILL'), graceMs);
   const exit = await tracked.exited;
