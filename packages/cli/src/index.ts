@@ -8,4 +8,14 @@ export { gatherMigrateDown, gatherMigrateUp, gatherMigrationStatus } from './com
 export type { MigrateDownReport, MigrateUpReport, MigrationRow, MigrationState, MigrationStatusReport } from './commands/migrate.js';
 export { startServer } from './commands/serve.js';
 export type { Listening, RunningServer, ServeOptions } from './commands/serve.js';
+export { gatherCreateUser, gatherSetRoles, gatherSetStatus, gatherUserList } from './commands/users.js';
+export type { CreateUserInput, UserList, UserListQuery, UserRolesChange, UserStatusChange } from './commands/users.js';
+export { gatherApiKeyList, gatherCreateApiKey, gatherRevokeApiKey } from './commands/api-keys.js';
+export type { ApiKeyList, CreateApiKeyInput, CreatedApiKeyReport } from './commands/api-keys.js';
+export { gatherRotateSigningKey, gatherSigningKeys } from './commands/signing-keys.js';
+export type { SigningKeyRotation, SigningKeyRow, SigningKeyState } from './commands/signing-keys.js';
+export { gatherRotateEncryption } from './commands/rotate-encryption.js';
+export type { ReencryptReport, RotateEncryptionOptions } from './commands/rotate-encryption.js';
+export { operate } from './operate.js';
+export type { ApiKey, Operation } from './operate.js';
 export type { CliContext, GlobalOptions } from './instance.js';

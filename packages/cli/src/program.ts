@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { AnyModule } from '@plinth/core';
 import { Command } from 'commander';
 import { addDoctorCommand } from './commands/doctor.js';
+import { addKeysCommand } from './commands/keys.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { addServeCommand } from './commands/serve.js';
+import { addUsersCommand } from './commands/users.js';
 import type { CliContext } from './instance.js';
 
 export interface CreateProgramOptions {
@@ -43,5 +45,7 @@ export function createProgram(options: CreateProgramOptions = {}): Command {
   addServeCommand(program, ctx);
   addMigrateCommand(program, ctx);
   addDoctorCommand(program, ctx);
+  addUsersCommand(program, ctx);
+  addKeysCommand(program, ctx);
   return program;
 }

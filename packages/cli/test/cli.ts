@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPlinth, type Plinth } from '@plinth/core';
+import { createPlinth, type IdentityService, type Plinth, systemActor } from '@plinth/core';
+import type { User } from '@plinth/core/contract';
 import { afterEach } from 'vitest';
 
 /**
@@ -26,6 +27,8 @@ export interface RunOptions {
   cwd?: string;
   /** Kill the child after this many ms; default 20000. */
   timeoutMs?: number;
+  /** Written to the child's standard input, which is then closed; default none (stdin is /dev/null). */
+  input?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -49,9 +52,10 @@ function start(args: string[], options: RunOptions): ChildProcess {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: cleanEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   children.add(child);
+  if (options.input !== undefined) child.stdin!.end(options.input);
   return child;
 }
 
@@ -132,8 +136,70 @@ export function tempDir(): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+/** The JSON a command printed on stdout (fails with its stderr when there is none). */
+export function jsonOf<T = any>(result: RunResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`expected JSON on stdout, got ${JSON.stringify(result.stdout)} (exit ${result.code}, signal ${result.signal}); stderr: ${result.stderr}`);
+  }
+}
+
 /** True when the output looks like a stack trace. */
 export const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+
+/**
+ * Every migration the CLI's Plinth declares (kernel and built-in modules), as
+ * `module/name`, in the order `migrate up` applies them. Derived from the
+ * loaded modules, so a new built-in migration needs no test change.
+ */
+export async function declaredMigrationIds(): Promise<string[]> {
+  const app = createPlinth({ databaseUrl: ':memory:', processEnv: false, logLevel: 'silent' });
+  try {
+    return app.modules.flatMap((m) => (m.migrations ?? []).map((migration) => `${m.name}/${migration.name}`));
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * Creates users through the library, in-process (faster than spawning
+ * `plinth users create` when creating them is not what the test is about).
+ */
+export async function seedUsers(
+  databaseUrl: string,
+  users: { email: string; name?: string; roles?: string[] }[],
+  password = 'Quiet-Harbor-42',
+): Promise<User[]> {
+  const app = createPlinth({ databaseUrl, processEnv: false, logLevel: 'silent' });
+  try {
+    const identity = app.service<IdentityService>('identity');
+    const created: User[] = [];
+    for (const user of users) created.push(await identity.createUser({ ...user, password }, { actor: systemActor('test') }));
+    return created;
+  } finally {
+    await app.close();
+  }
+}
+
+/** A JSON call to a running server. */
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; apiKey?: string } = {},
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.apiKey) headers['x-api-key'] = options.apiKey;
+  const res = await fetch(`${base}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The `kid` in a JWT's header. */
+export const kidOf = (token: string): string => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid;
 
 /**
  * Prepares a database through the library, in-process (faster than spawning

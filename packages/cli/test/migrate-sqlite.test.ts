@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createTestDatabase } from '@plinth/core/testing';
 import { describe, expect, it } from 'vitest';
-import { plinth } from './cli.js';
+import { declaredMigrationIds, plinth } from './cli.js';
 import { migrateSuite } from './migrate-suite.js';
 
 migrateSuite('sqlite');
@@ -13,7 +13,10 @@ describe('plinth migrate on a SQLite file that does not exist', () => {
       const file = db.url.slice('sqlite:'.length);
       const status = await plinth(['migrate', 'status', '--json', '--database-url', db.url]);
       expect(status.code, status.stdout + status.stderr).toBe(0);
-      expect(JSON.parse(status.stdout)).toMatchObject({ databaseExists: false, applied: 0, pending: 1 });
+      const declared = await declaredMigrationIds();
+      const report = JSON.parse(status.stdout) as { migrations: { id: string }[] };
+      expect(report).toMatchObject({ databaseExists: false, applied: 0, pending: declared.length });
+      expect(report.migrations.map((m) => m.id)).toEqual(declared);
       const down = await plinth(['migrate', 'down', '--database-url', db.url]);
       expect(down.code, down.stdout + down.stderr).toBe(0);
       expect(down.stdout).toContain('No migrations to revert');

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hasStack, plinth } from './cli.js';
 
-const commands = [[], ['serve'], ['migrate'], ['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'], ['doctor']];
+// Every other command's help is checked in-process (help.test.ts): spawning each is slow.
+const commands = [[], ['serve'], ['migrate'], ['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'], ['doctor'], ['users', 'create'], ['keys']];
 
 describe('plinth', () => {
   it.each(commands.map((c) => [c.join(' ') || '(root)', c] as const))('prints help for %s with --help', async (_name, command) => {
@@ -10,6 +11,22 @@ describe('plinth', () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain(`Usage: plinth${command.length ? ` ${command.join(' ')}` : ''} `);
     expect(result.stdout).toContain('--database-url <url>');
+  });
+
+  it('never takes a password from the command line', async () => {
+    const result = await plinth(['users', 'create', '--email', 'ops@example.com', '--password', 'hunter2-hunter2']);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toContain("unknown option '--password'");
+    expect(result.stdout + result.stderr).not.toContain('hunter2');
+    const noFlag = await plinth(['users', 'create', '--email', 'ops@example.com']);
+    expect(noFlag.code).toBe(1);
+    expect(noFlag.stderr).toBe('error: Pass --password-stdin and give the password on standard input (it is never taken from the command line)\n');
+    const nothingPiped = await plinth(['users', 'create', '--email', 'ops@example.com', '--password-stdin']);
+    expect(nothingPiped.code).toBe(1);
+    expect(nothingPiped.stderr).toMatch(/^error: No password on standard input: pipe it in \(`printf '%s' "\$PASSWORD" \| plinth users create \.\.\.`\)\n$/);
+    const help = await plinth(['users', 'create', '--help']);
+    expect(help.stdout).toContain('--password-stdin');
+    expect(help.stdout).toContain('printf \'%s\' "$ADMIN_PASSWORD" | plinth users create --email ops@example.com --role admin --password-stdin');
   });
 
   it('prints the package version with --version', async () => {

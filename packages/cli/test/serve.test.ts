@@ -27,7 +27,7 @@ describe('plinth serve', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
 
     const exit = await server.stop('SIGTERM');
-    expect(exit.code, exit.stdout + exit.stderr).toBe(0);
+    expect(exit.code, server.stdout() + server.stderr()).toBe(0);
     expect(exit.ms).toBeLessThan(5000);
   });
 

@@ -1,0 +1,3 @@
+import { usersAdminSuite } from './users-suite.js';
+
+usersAdminSuite('sqlite');
