@@ -30,7 +30,7 @@ describe('configuration', () => {
       appUrl: 'http://127.0.0.1:8080',
       auth: expect.objectContaining({ accessTokenTtlSeconds: 900, issuer: 'plinth', lockoutAccountFailures: 5, oidc: {} }),
       mail: { transport: 'dev', from: 'Plinth <no-reply@localhost>', devDir: './.plinth/mail' },
-      database: { poolMax: 10, busyTimeoutMs: 5000 },
+      database: { poolMax: 10, busyTimeoutMs: 5000, sqliteSynchronous: 'full' },
       http: {
         host: '127.0.0.1',
         port: 8080,
@@ -59,6 +59,7 @@ describe('configuration', () => {
         PLINTH_AUTO_MIGRATE: '0',
         PLINTH_DATABASE_POOL_MAX: '25',
         PLINTH_SQLITE_BUSY_TIMEOUT_MS: '250',
+        PLINTH_SQLITE_SYNCHRONOUS: 'normal',
         PLINTH_HOST: '0.0.0.0',
         PLINTH_PORT: '3000',
         PLINTH_BODY_LIMIT: '2048',
@@ -81,7 +82,7 @@ describe('configuration', () => {
       appUrl: 'http://127.0.0.1:8080',
       auth: expect.objectContaining({ accessTokenTtlSeconds: 300 }),
       mail: expect.objectContaining({ transport: 'dev' }),
-      database: { poolMax: 25, busyTimeoutMs: 250 },
+      database: { poolMax: 25, busyTimeoutMs: 250, sqliteSynchronous: 'normal' },
       http: {
         host: '0.0.0.0',
         port: 3000,

@@ -114,6 +114,11 @@ export const configSchema = z
         poolMax: z.coerce.number().int().min(1).max(1000).default(10),
         /** SQLite busy timeout in ms; default 5000. */
         busyTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(5000),
+        /**
+         * SQLite `synchronous`: `full` (default: a commit that returned survives a power cut; one
+         * fsync per commit) or `normal` (WAL-safe, faster commits; a power cut may lose the last ones).
+         */
+        sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
       })
       .strict()
       .prefault({}),
@@ -163,6 +168,7 @@ export const envKeys = {
   'mail.devDir': 'PLINTH_MAIL_DIR',
   'database.poolMax': 'PLINTH_DATABASE_POOL_MAX',
   'database.busyTimeoutMs': 'PLINTH_SQLITE_BUSY_TIMEOUT_MS',
+  'database.sqliteSynchronous': 'PLINTH_SQLITE_SYNCHRONOUS',
   'http.host': 'PLINTH_HOST',
   'http.port': 'PLINTH_PORT',
   'http.bodyLimit': 'PLINTH_BODY_LIMIT',

@@ -18,6 +18,7 @@ export function createStorage(config: Pick<PlinthConfig, 'databaseUrl' | 'databa
   return createSqliteStorage({
     filename: target.filename,
     busyTimeoutMs: config.database.busyTimeoutMs,
+    synchronous: config.database.sqliteSynchronous,
     fileMustExist: options.fileMustExist ?? false,
   });
 }

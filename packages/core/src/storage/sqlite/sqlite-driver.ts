@@ -8,6 +8,8 @@ import { SqliteConnection } from './sqlite-connection.js';
 export interface SqliteDriverOptions {
   filename: string;
   busyTimeoutMs: number;
+  /** `full` (default) or `normal`. */
+  synchronous?: 'full' | 'normal';
   /** Open an existing file only (used by `plinth doctor`). */
   fileMustExist?: boolean;
 }
@@ -41,8 +43,8 @@ export class SqliteDriver implements Driver {
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-    // FULL: a commit that returned is on disk, even after a power cut.
-    db.pragma('synchronous = FULL');
+    // FULL: a commit that returned is on disk, even after a power cut. NORMAL trades that for speed.
+    db.pragma(`synchronous = ${this.#options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db = db;
     this.#connection = new SqliteConnection(db);
   }
