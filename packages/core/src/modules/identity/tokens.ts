@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { KernelContext } from '../../module.js';
 import { identityError } from './errors.js';
 
@@ -56,6 +57,8 @@ export interface TokenService {
 export function createTokenService(kernel: KernelContext): TokenService {
   const { issuer, audience, accessTokenTtlSeconds: ttl } = kernel.config.auth;
   const keys = new Map<string, LoadedKey>();
+  /** Tokens whose signature and claims checked out, with their expiry (bounded: the oldest go first). */
+  const verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number }>({ max: 10_000 });
   let current: LoadedKey | undefined;
   let loadedAt = 0;
   let loading: Promise<void> | undefined;
@@ -149,6 +152,12 @@ export function createTokenService(kernel: KernelContext): TokenService {
     },
 
     async verify(token) {
+      // A token that verified once needs no second signature check until it expires.
+      const known = verified.get(token);
+      if (known) {
+        if (known.expiresAtMs + 5000 > kernel.clock.now()) return known.claims;
+        verified.delete(token);
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(
@@ -182,7 +191,9 @@ export function createTokenService(kernel: KernelContext): TokenService {
       if (typeof sub !== 'string' || typeof sid !== 'string' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
         throw invalid();
       }
-      return { userId: sub, sessionId: sid, roles: roles as string[] };
+      const claims = { userId: sub, sessionId: sid, roles: roles as string[] };
+      verified.set(token, { claims, expiresAtMs: (payload.exp ?? 0) * 1000 });
+      return claims;
     },
 
     async rotate() {
