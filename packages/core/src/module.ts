@@ -39,8 +39,10 @@ export interface KernelContext {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Records an event in the outbox of the current transaction; throws outside one. */
   emit(event: EventInput): Promise<OutboxEvent>;
-  /** The services of a module, by name. */
+  /** The services of a module, by name; throws `modules.invalid` when it is not loaded. */
   service<S = unknown>(moduleName: string): S;
+  /** The services of a module when it is loaded, else `undefined` (for optional collaborations). */
+  optionalService<S = unknown>(moduleName: string): S | undefined;
   /** Resolves credentials to an actor (the `identity` module's hook). */
   authenticate: AuthHooks['authenticate'];
   /** The one policy point (the `access` module's hook); the system actor may do anything. */

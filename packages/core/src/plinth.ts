@@ -184,6 +184,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
       if (!services.has(name)) throw new PlinthError('modules.invalid', `No module "${name}" with services is loaded`);
       return services.get(name) as S;
     },
+    optionalService: <S>(name: string) => services.get(name) as S | undefined,
     authenticate: (credentials) => hooks.authenticate(credentials),
     async can(actor, permission, resource) {
       if (actor?.kind === 'system') return true;

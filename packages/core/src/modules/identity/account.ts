@@ -21,6 +21,7 @@ import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
 import { type AfterCommit, createEmailFlows, type EmailFlows } from './email-flows.js';
 import { identityError } from './errors.js';
+import { type SessionRow, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
 import type { Caller, IdentityCore, UserRow } from './types.js';
 import { emailKey } from './users.js';
@@ -44,14 +45,7 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
   const throttle = createThrottle(kernel);
   const db = () => kernel.db;
   const iso = (ms: number) => new Date(ms).toISOString();
-  const optional = <S>(name: string): S | undefined => {
-    try {
-      return kernel.service<S>(name);
-    } catch {
-      return undefined;
-    }
-  };
-  const audit = () => optional<AuditService>('audit');
+  const audit = () => kernel.optionalService<AuditService>('audit');
   const hasModule = (name: string) => kernel.modules.some((m) => m.name === name);
 
   /** The caller's user row; 401 without one, 403 for API keys when a person is needed. */
@@ -171,11 +165,11 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
       const codes = (await db().selectFrom('recovery_codes').select('used_at').where('user_id', '=', id).execute()) as { used_at: string | null }[];
       const sessions = (await db()
         .selectFrom('sessions')
-        .select(['id', 'user_agent', 'ip', 'auth_method', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoked_reason'])
+        .selectAll()
         .where('user_id', '=', id)
         .orderBy('id', 'desc')
         .limit(1000)
-        .execute()) as Record<string, string | null>[];
+        .execute()) as SessionRow[];
       const apiKeys = (await db()
         .selectFrom('api_keys')
         .select(['id', 'name', 'prefix', 'scopes', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
@@ -215,13 +209,7 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
           recoveryCodes: { total: codes.length, remaining: codes.filter((c) => c.used_at === null).length },
         },
         sessions: sessions.map((s) => ({
-          id: s.id,
-          userAgent: s.user_agent,
-          ip: s.ip,
-          authMethod: s.auth_method,
-          createdAt: s.created_at,
-          lastUsedAt: s.last_used_at,
-          expiresAt: s.expires_at,
+          ...sessionView(s),
           revokedAt: s.revoked_at,
           revokedReason: s.revoked_reason,
         })),
@@ -254,7 +242,8 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
         await db().deleteFrom('sessions').where('user_id', '=', user.id).execute();
         for (const table of CREDENTIAL_TABLES) await db().deleteFrom(table).where('user_id', '=', user.id).execute();
         await emailFlows.forget(user);
-        await accessOf(kernel)?.forgetUser(user.id);
+        // Roles and memberships go with the account (when the access module is loaded).
+        await kernel.optionalService<{ forgetUser(userId: string): Promise<void> }>('access')?.forgetUser(user.id);
         await db().deleteFrom('auth_throttles').where('key', '=', `account:${user.email_key}`).execute();
         const anonymous = `deleted+${user.id.toLowerCase()}@invalid`;
         await db()
@@ -284,15 +273,6 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
  * and `account`, where the routes find them) and sends the verification message after
  * every sign-up.
  */
-/** The access module when it is loaded (roles and memberships go with the account). */
-function accessOf(kernel: KernelContext): { forgetUser(userId: string): Promise<void> } | undefined {
-  try {
-    return kernel.service('access');
-  } catch {
-    return undefined;
-  }
-}
-
 export function withAccount<S extends IdentityCore & { onSignUp(hook: (user: UserRow, caller: Caller) => Promise<void | AfterCommit>): void }>(
   kernel: KernelContext,
   identity: S,

@@ -125,15 +125,8 @@ export function withApiKeys<S extends { useApiKeyAuthenticator(fn: (key: string,
 export function createApiKeyService(kernel: KernelContext): ApiKeyService {
   const db = () => kernel.db;
   const iso = (ms: number) => new Date(ms).toISOString();
-  const optional = <S>(name: string): S | undefined => {
-    try {
-      return kernel.service<S>(name);
-    } catch {
-      return undefined;
-    }
-  };
-  const access = () => optional<AccessService>('access');
-  const audit = () => optional<AuditService>('audit');
+  const access = () => kernel.optionalService<AccessService>('access');
+  const audit = () => kernel.optionalService<AuditService>('audit');
   const invalid = () => identityError('auth.api_key_invalid', 'The API key is not valid');
   /** When each key's `last_used_at` was last written by this process. */
   const touched = new LRUCache<string, number>({ max: 50_000 });

@@ -82,13 +82,7 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
   const appUrl = kernel.config.appUrl.replace(/\/+$/, '');
   const throttle = createThrottle(kernel);
   const iso = (ms: number) => new Date(ms).toISOString();
-  const audit = (): AuditService | undefined => {
-    try {
-      return kernel.service<AuditService>('audit');
-    } catch {
-      return undefined;
-    }
-  };
+  const audit = () => kernel.optionalService<AuditService>('audit');
   const invalidToken = () => identityError('auth.invalid_email_token', 'This link is not valid, was already used or has expired');
   const background = new Set<Promise<void>>();
 

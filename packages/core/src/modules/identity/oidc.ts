@@ -106,7 +106,7 @@ export function createOidcService(kernel: KernelContext, core: IdentityCore): Oi
   const appOrigin = new URL(kernel.config.appUrl).origin;
   const log = kernel.logger.child({ component: 'oidc' });
   const discoveries = new Map<string, { expires: number; value: Promise<Discovery> }>();
-  const audit = (): AuditService | undefined => optionalService<AuditService>(kernel, 'audit');
+  const audit = (): AuditService | undefined => kernel.optionalService<AuditService>('audit');
 
   function providerConfig(name: string): OidcProviderConfig {
     const config = Object.hasOwn(providers, name) ? providers[name] : undefined;
@@ -168,7 +168,7 @@ export function createOidcService(kernel: KernelContext, core: IdentityCore): Oi
     };
     await kernel.db.insertInto('users').values(row).execute();
     await kernel.emit({ type: 'user.signed_up', aggregate: { type: 'user', id: row.id }, payload: { userId: row.id } });
-    await optionalService<{ grantDefaultRole(userId: string): Promise<void> }>(kernel, 'access')?.grantDefaultRole(row.id);
+    await kernel.optionalService<{ grantDefaultRole(userId: string): Promise<void> }>('access')?.grantDefaultRole(row.id);
     return (await core.findUserById(row.id)) ?? row;
   }
 
@@ -298,11 +298,3 @@ export function createOidcService(kernel: KernelContext, core: IdentityCore): Oi
   };
 }
 
-function optionalService<S>(kernel: KernelContext, name: string): S | undefined {
-  try {
-    return kernel.service<S>(name);
-  } catch (error) {
-    if ((error as PlinthError).code === 'modules.invalid') return undefined;
-    throw error;
-  }
-}

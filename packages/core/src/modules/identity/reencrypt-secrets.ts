@@ -133,7 +133,7 @@ export async function reencryptSecrets(
 
   const result: ReencryptReport = { keyId: box.currentKeyId, ok: tables.every((t) => t.undecryptable === 0), tables };
   const changed = tables.reduce((n, t) => n + t.reencrypted, 0);
-  const audit = auditOf(kernel);
+  const audit = kernel.optionalService<AuditService>('audit');
   if (audit && (changed || !result.ok)) {
     await audit.record(options.caller ?? { actor: { kind: 'system', name: 'secrets' } }, {
       action: 'secrets.reencrypted',
@@ -157,10 +157,3 @@ async function selectBatch(kernel: KernelContext, db: Kysely<any>, column: Encry
   return (await kernel.storage.forUpdate(query).execute()) as { key: string; value: string }[];
 }
 
-function auditOf(kernel: KernelContext): AuditService | undefined {
-  try {
-    return kernel.service<AuditService>('audit');
-  } catch {
-    return undefined;
-  }
-}

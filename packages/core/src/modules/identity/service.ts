@@ -10,7 +10,7 @@ import { createMfaService } from './mfa.js';
 import { createOidcService } from './oidc.js';
 import { assertStrongPassword, createPasswordHasher } from './passwords.js';
 import { identityEncryptedColumns, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
-import { createSessionStore, type SessionRow, sessionNotUsable } from './sessions.js';
+import { createSessionStore, type SessionRow, sessionNotUsable, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
 import { createTokenService } from './tokens.js';
 import type { AuthMethod, Caller, IdentityCore, UserRow } from './types.js';
@@ -30,24 +30,12 @@ export function createIdentityService(kernel: KernelContext) {
   const tokens = createTokenService(kernel);
   const throttle = createThrottle(kernel);
   const challenges = createMfaChallenges(kernel);
-  const audit = (): AuditService | undefined => {
-    try {
-      return kernel.service<AuditService>('audit');
-    } catch {
-      return undefined;
-    }
-  };
+  const audit = () => kernel.optionalService<AuditService>('audit');
   const sessions = createSessionStore(kernel, audit);
-  const access = () => {
-    try {
-      return kernel.service<{
+  const access = () => kernel.optionalService<{
         grantDefaultRole(userId: string): Promise<void>;
         setRoles(userId: string, roles: readonly string[], caller: Caller): Promise<unknown>;
       }>('access');
-    } catch {
-      return undefined;
-    }
-  };
   let apiKeyAuthenticator: ApiKeyAuthenticator | undefined;
   /**
    * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
@@ -262,16 +250,7 @@ export function createIdentityService(kernel: KernelContext) {
     async listSessions(actor: Actor) {
       const userId = requirePerson(actor);
       const rows = await sessions.list(userId);
-      return rows.map((s: SessionRow) => ({
-        id: s.id,
-        userAgent: s.user_agent,
-        ip: s.ip,
-        authMethod: s.auth_method,
-        createdAt: s.created_at,
-        lastUsedAt: s.last_used_at,
-        expiresAt: s.expires_at,
-        current: actor.kind === 'user' && s.id === actor.sessionId,
-      }));
+      return rows.map((s: SessionRow) => ({ ...sessionView(s), current: actor.kind === 'user' && s.id === actor.sessionId }));
     },
 
     async revokeSession(actor: Actor, sessionId: string, caller: Caller): Promise<void> {

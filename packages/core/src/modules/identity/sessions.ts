@@ -156,6 +156,19 @@ export function createSessionStore(kernel: KernelContext, audit: () => AuditServ
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
+/** A session as the API shows it (no token material). */
+export function sessionView(s: SessionRow) {
+  return {
+    id: s.id,
+    userAgent: s.user_agent,
+    ip: s.ip,
+    authMethod: s.auth_method,
+    createdAt: s.created_at,
+    lastUsedAt: s.last_used_at,
+    expiresAt: s.expires_at,
+  };
+}
+
 export function sessionNotUsable(code: Exclude<RefreshOutcome, { ok: true }>['code']) {
   const messages = {
     'auth.refresh_token_invalid': 'The refresh token is not valid or has expired',

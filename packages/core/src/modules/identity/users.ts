@@ -8,14 +8,7 @@ interface RoleSource {
 
 /** Reads users and shapes them for the API (roles come from the access module when it is loaded). */
 export function createUserStore(kernel: KernelContext) {
-  const roles = async (userId: string): Promise<string[]> => {
-    try {
-      return await kernel.service<RoleSource>('access').rolesOf(userId);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'modules.invalid') return [];
-      throw error;
-    }
-  };
+  const roles = async (userId: string): Promise<string[]> => (await kernel.optionalService<RoleSource>('access')?.rolesOf(userId)) ?? [];
 
   return {
     roles,
