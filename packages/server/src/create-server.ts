@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type Actor, type Plinth, type RouteImplementation, unauthenticated } from '@plinth/core';
 import { type OpenApiInfo, PlinthError, type RouteDef } from '@plinth/core/contract';
 import { readJsonBody } from './body.js';
-import { corsHeaders, type CorsOptions, securityHeaders } from './headers.js';
+import { RequestContext } from './handler-context.js';
+import { addCorsHeaders, baseHeaders, type CorsOptions, type HeaderList, headerValue, putHeader, securityHeaders } from './headers.js';
 import { createHttpMetrics } from './http-metrics.js';
 import { kernelImplementations } from './kernel-routes.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
@@ -67,26 +68,32 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     all.push(impl);
   }
 
+  // In flight: from the request until its response closes (finished or connection gone).
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
+  const release = () => {
+    inFlight--;
+    if (closing && inFlight === 0) drained?.();
+  };
 
-  function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string) {
-    if (closing) headers.connection = 'close';
-    headers['content-length'] = Buffer.byteLength(body);
+  function send(res: ServerResponse, status: number, headers: HeaderList, body: string) {
+    if (closing) putHeader(headers, 'connection', 'close');
+    putHeader(headers, 'content-length', Buffer.byteLength(body));
     res.writeHead(status, headers);
     res.end(body);
   }
 
-  function sendProblem(res: ServerResponse, error: unknown, requestId: string, path: string, base: Record<string, string>) {
+  /** `headers` are the base ones (security, ids, CORS): a problem never carries what the handler set. */
+  function sendProblem(res: ServerResponse, error: unknown, requestId: string, path: string, headers: HeaderList) {
     const problem = toProblem(error, requestId, path);
-    const headers: Record<string, string | number> = { ...base, 'content-type': PROBLEM_CONTENT_TYPE };
+    putHeader(headers, 'content-type', PROBLEM_CONTENT_TYPE);
     const allow = (error as PlinthError).details?.allow;
-    if (problem.code === 'route.method_not_allowed' && Array.isArray(allow)) headers.allow = allow.join(', ');
-    if (problem.code === 'request.body_too_large') headers.connection = 'close';
-    if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+    if (problem.code === 'route.method_not_allowed' && Array.isArray(allow)) putHeader(headers, 'allow', allow.join(', '));
+    if (problem.code === 'request.body_too_large') putHeader(headers, 'connection', 'close');
+    if (problem.status === 401) putHeader(headers, 'www-authenticate', 'Bearer');
     const retryAfter = (error as PlinthError).details?.retryAfter;
-    if (typeof retryAfter === 'number') headers['retry-after'] = Math.max(1, Math.ceil(retryAfter));
+    if (typeof retryAfter === 'number') putHeader(headers, 'retry-after', Math.max(1, Math.ceil(retryAfter)));
     send(res, problem.status, headers, JSON.stringify(problem));
     return problem.status;
   }
@@ -108,7 +115,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     return actor;
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, requestId: string, base: Record<string, string>, started: number) {
+  async function dispatch(req: IncomingMessage, res: ServerResponse, started: number) {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const base = baseHeaders(requestId, traceFrom(req.headers.traceparent).traceparent);
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -118,8 +127,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     try {
       const origin = req.headers.origin;
       const preflight = method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-      const cross = corsHeaders(cors, origin, preflight);
-      if (cross) Object.assign(base, cross);
+      addCorsHeaders(base, cors, origin, preflight);
 
       let lookup;
       try {
@@ -130,7 +138,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       if (method === 'OPTIONS' && lookup.kind !== 'not_found') {
         const allow = lookup.kind === 'found' ? [lookup.match.impl.route.method, 'OPTIONS'] : lookup.allow;
         status = 204;
-        res.writeHead(204, { ...base, allow: allow.join(', '), 'content-length': 0 });
+        putHeader(base, 'allow', allow.join(', '));
+        putHeader(base, 'content-length', 0);
+        res.writeHead(204, base);
         res.end();
         return;
       }
@@ -142,32 +152,47 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       const route = impl.route;
       routeLabel = route.path;
       const ip = clientIp(req, trustProxy);
-      const actor = await authenticate(req, route, ip);
+      // Each `await` below is skipped when there is nothing to wait for (public route, no body).
+      const actor = route.auth === 'public' ? null : await authenticate(req, route, ip);
       if (route.permission) await plinth.authorize(actor, route.permission);
-      const rawBody = route.body ? await readJsonBody(req, bodyLimit) : await discardBody(req, bodyLimit);
-      const responseHeaders: Record<string, string | number> = { ...base };
-      const result = await impl.handler({
-        params: validate(route.params, params, 'params') as never,
-        query: validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
-        body: validate(route.body, rawBody, 'body') as never,
-        headers: req.headers,
-        requestId,
-        actor,
-        ip,
-        log: log.child({ requestId }),
-        kernel: plinth,
-        setHeader: (name, value) => {
-          responseHeaders[name.toLowerCase()] = value;
-        },
-      });
+      const rawBody = route.body ? await readJsonBody(req, bodyLimit) : bodyPending(req) ? await discardBody(req, bodyLimit) : undefined;
+      let handlerHeaders: HeaderList | undefined;
+      const returned = impl.handler(
+        new RequestContext(
+          validate(route.params, params, 'params') as never,
+          validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
+          validate(route.body, rawBody, 'body') as never,
+          req.headers,
+          requestId,
+          actor,
+          ip,
+          plinth,
+          (name, value) => putHeader((handlerHeaders ??= []), name.toLowerCase(), value),
+          log,
+        ),
+      );
+      const result = isThenable(returned) ? await returned : returned; // a sync handler costs no microtask turn
+      const responseHeaders = handlerHeaders ? withHeaders(base, handlerHeaders) : base;
       status = route.status ?? 200;
+      // Redirects: a 3xx route, or a handler that sets `Location` and returns nothing
+      // (answered with 302), sends the Location header and an empty body.
+      const redirect = status >= 300 && status < 400;
+      const location = handlerHeaders && headerValue(handlerHeaders, 'location');
+      if (redirect || (result === undefined && location !== undefined)) {
+        if (typeof location !== 'string' || location === '') {
+          throw new Error(`Handler for ${route.method} ${route.path} must set a Location header to redirect`);
+        }
+        status = redirect ? status : 302;
+        send(res, status, responseHeaders, '');
+        return;
+      }
       if (status === 204) {
         res.writeHead(204, responseHeaders);
         res.end();
         return;
       }
       if (route.responseType === 'text') {
-        responseHeaders['content-type'] ??= 'text/plain; charset=utf-8';
+        if (headerValue(responseHeaders, 'content-type') === undefined) responseHeaders.push('content-type', 'text/plain; charset=utf-8');
         send(res, status, responseHeaders, String(result));
         return;
       }
@@ -176,7 +201,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       if (!output.success) {
         throw new Error(`Handler for ${route.method} ${route.path} returned a response that breaks its contract: ${output.error.message}`);
       }
-      responseHeaders['content-type'] = JSON_TYPE;
+      putHeader(responseHeaders, 'content-type', JSON_TYPE);
       send(res, status, responseHeaders, JSON.stringify(output.data));
     } catch (error) {
       status = res.headersSent ? status : sendProblem(res, error, requestId, path, base);
@@ -190,15 +215,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
-    const requestId = requestIdFrom(req.headers['x-request-id']);
-    const trace = traceFrom(req.headers.traceparent);
-    const base: Record<string, string> = { ...securityHeaders, 'x-request-id': requestId, traceparent: trace.traceparent };
     inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (closing && inFlight === 0) drained?.();
-    });
-    void dispatch(req, res, requestId, base, started);
+    res.on('close', release); // emitted once per response; a shared listener, no closure per request
+    void dispatch(req, res, started);
   };
 
   const server = http.createServer({ keepAliveTimeout: 5000 }, handle);
@@ -268,10 +287,25 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   };
 }
 
+/** A copy of `base` with what the handler set, which wins like a later object key. */
+function withHeaders(base: HeaderList, set: HeaderList): HeaderList {
+  const headers = base.slice();
+  for (let i = 0; i < set.length; i += 2) putHeader(headers, set[i] as string, set[i + 1]!);
+  return headers;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** Whether a body was announced and not read yet. */
+function bodyPending(req: IncomingMessage): boolean {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return false;
+  return !(req.readableEnded || req.complete);
+}
+
 /** Drains a body the route does not take, still enforcing the size limit. */
 async function discardBody(req: IncomingMessage, limit: number): Promise<undefined> {
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return undefined;
-  if (req.readableEnded || req.complete) return undefined;
   await readJsonBody(req, limit).catch((error: unknown) => {
     if ((error as PlinthError).code === 'request.body_too_large') throw error;
   });

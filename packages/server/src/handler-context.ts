@@ -1,0 +1,34 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Actor, HandlerContext, KernelContext, Logger } from '@plinth/core';
+import type { RouteDef } from '@plinth/core/contract';
+
+/**
+ * What a handler receives. `log` is a getter that makes the request's child
+ * logger on first use: pino applies every redaction path to a child's
+ * bindings, too costly for the many handlers that never log. (A class, not
+ * an object literal: V8 builds a literal with a getter many times slower.)
+ */
+export class RequestContext implements HandlerContext<RouteDef> {
+  #log: Logger | undefined;
+  readonly #parentLog: Logger;
+
+  constructor(
+    public params: never,
+    public query: never,
+    public body: never,
+    public headers: IncomingHttpHeaders,
+    public requestId: string,
+    public actor: Actor | null,
+    public ip: string,
+    public kernel: KernelContext,
+    /** An own property, not a method: handlers destructure it (`({ setHeader }) => ...`). */
+    public setHeader: (name: string, value: string) => void,
+    parentLog: Logger,
+  ) {
+    this.#parentLog = parentLog;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#parentLog.child({ requestId: this.requestId }));
+  }
+}
