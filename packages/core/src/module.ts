@@ -58,6 +58,11 @@ export interface HandlerContext<R extends RouteDef> {
   body: RouteBody<R>;
   headers: IncomingHttpHeaders;
   requestId: string;
+  /**
+   * W3C Trace Context of this request: the caller's trace continued with a new span (or a new
+   * trace). Send `trace.traceparent` on outgoing calls; the request's log lines carry `traceId`.
+   */
+  readonly trace: { traceId: string; spanId: string; parentId: string | undefined; traceparent: string };
   /** The caller; `null` only on `public`/`optional` routes called without credentials. */
   actor: Actor | null;
   /** Client address (from `X-Forwarded-For` only when `http.trustProxy` is on). */

@@ -116,6 +116,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   });
 
   const currentTx = new AsyncLocalStorage<Tx>();
+  let openTransactions = 0;
   const services = new Map<string, unknown>();
   let started = false;
   let closed = false;
@@ -166,10 +167,17 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const outer = currentTx.getStore();
       if (outer) return fn(outer);
-      return storage.db.transaction().execute((trx) => {
-        const tx = makeTx(trx);
-        return currentTx.run(tx, () => fn(tx));
-      });
+      openTransactions++;
+      try {
+        return await storage.db.transaction().execute((trx) => {
+          const tx = makeTx(trx);
+          return currentTx.run(tx, () => fn(tx));
+        });
+      } finally {
+        // On Node 20 an enabled AsyncLocalStorage adds hooks to every promise in the process:
+        // switch it off while no transaction runs (run() switches it on again).
+        if (--openTransactions === 0) currentTx.disable();
+      }
     },
     emit(event) {
       const tx = currentTx.getStore();

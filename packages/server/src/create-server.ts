@@ -9,7 +9,7 @@ import { createHttpMetrics } from './http-metrics.js';
 import { kernelImplementations } from './kernel-routes.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { Router } from './router.js';
-import { requestIdFrom, traceFrom } from './trace.js';
+import { requestIdFrom } from './trace.js';
 import { queryObject, validate } from './validate.js';
 
 export interface ServerOptions {
@@ -117,7 +117,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, started: number) {
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const base = baseHeaders(requestId, traceFrom(req.headers.traceparent).traceparent);
+    const base = baseHeaders(requestId, isHttps(req, trustProxy));
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -310,6 +310,12 @@ async function discardBody(req: IncomingMessage, limit: number): Promise<undefin
     if ((error as PlinthError).code === 'request.body_too_large') throw error;
   });
   return undefined;
+}
+
+/** TLS on this socket, or HTTPS at a trusted proxy in front. */
+function isHttps(req: IncomingMessage, trustProxy: boolean): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  return trustProxy && req.headers['x-forwarded-proto'] === 'https';
 }
 
 function clientIp(req: IncomingMessage, trustProxy: boolean): string {

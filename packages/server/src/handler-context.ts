@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Actor, HandlerContext, KernelContext, Logger } from '@plinth/core';
 import type { RouteDef } from '@plinth/core/contract';
+import { type TraceContext, traceFrom } from './trace.js';
 
 /**
  * What a handler receives. `log` is a getter that makes the request's child
@@ -10,6 +11,7 @@ import type { RouteDef } from '@plinth/core/contract';
  */
 export class RequestContext implements HandlerContext<RouteDef> {
   #log: Logger | undefined;
+  #trace: TraceContext | undefined;
   readonly #parentLog: Logger;
 
   constructor(
@@ -28,7 +30,12 @@ export class RequestContext implements HandlerContext<RouteDef> {
     this.#parentLog = parentLog;
   }
 
+  /** Made on first use, like `log`: most handlers never look at it. */
+  get trace(): TraceContext {
+    return (this.#trace ??= traceFrom(this.headers.traceparent));
+  }
+
   get log(): Logger {
-    return (this.#log ??= this.#parentLog.child({ requestId: this.requestId }));
+    return (this.#log ??= this.#parentLog.child({ requestId: this.requestId, traceId: this.trace.traceId }));
   }
 }

@@ -1,13 +1,16 @@
-/** Security headers for a JSON API; every response carries them. */
+/**
+ * Security headers for a JSON API; every response carries them. Document-only
+ * headers (Referrer-Policy, COOP, X-Frame-Options — CSP `frame-ancestors`
+ * supersedes it) do nothing on JSON and are left out.
+ */
 export const securityHeaders: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
 });
+
+/** Sent only over HTTPS: RFC 6797 §7.2 forbids it on plain HTTP. */
+export const HSTS = ['strict-transport-security', 'max-age=31536000; includeSubDomains'] as const;
 
 /**
  * Response headers as the flat `[name, value, name, value, ...]` list that
@@ -19,10 +22,11 @@ export type HeaderList = (string | number)[];
 // Not frozen: V8 copies a frozen array about ten times slower.
 const securityList: readonly string[] = Object.entries(securityHeaders).flat();
 
-/** What every response starts with: the security headers, the request id and the trace context. */
-export function baseHeaders(requestId: string, traceparent: string): HeaderList {
+/** What every response starts with: the security headers (HSTS on HTTPS) and the request id. */
+export function baseHeaders(requestId: string, https: boolean): HeaderList {
   const list: HeaderList = securityList.slice();
-  list.push('x-request-id', requestId, 'traceparent', traceparent);
+  if (https) list.push(HSTS[0], HSTS[1]);
+  list.push('x-request-id', requestId);
   return list;
 }
 

@@ -39,15 +39,19 @@ describe('request ids, trace context and response headers', () => {
   it('continues a valid W3C traceparent with a new span id', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parentId = '00f067aa0ba902b7';
-    const res = await fetch(`${app.url}/healthz`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } });
-    const m = TRACEPARENT.exec(res.headers.get('traceparent') ?? '');
+    const res = await fetch(`${app.url}/v1/trace`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } });
+    const trace = await res.json();
+    const m = TRACEPARENT.exec(trace.traceparent);
     expect(m).not.toBeNull();
     expect(m![1]).toBe(traceId);
     expect(m![2]).not.toBe(parentId);
     expect(m![3]).toBe('01');
+    expect(trace).toMatchObject({ traceId, parentId, spanId: m![2] });
+    // Trace context is request-side (W3C): propagated to the handler, not echoed in the response.
+    expect(res.headers.get('traceparent')).toBeNull();
 
-    const unsampled = await fetch(`${app.url}/healthz`, { headers: { traceparent: `00-${traceId}-${parentId}-00` } });
-    expect(TRACEPARENT.exec(unsampled.headers.get('traceparent') ?? '')![3]).toBe('00');
+    const unsampled = await (await fetch(`${app.url}/v1/trace`, { headers: { traceparent: `00-${traceId}-${parentId}-00` } })).json();
+    expect(TRACEPARENT.exec(unsampled.traceparent)![3]).toBe('00');
   });
 
   it('starts a new trace when traceparent is missing or invalid', async () => {
@@ -63,8 +67,10 @@ describe('request ids, trace context and response headers', () => {
     ];
     const traces = new Set<string>();
     for (const header of invalid) {
-      const res = await fetch(`${app.url}/healthz`, { headers: header ? { traceparent: header } : {} });
-      const m = TRACEPARENT.exec(res.headers.get('traceparent') ?? '');
+      const res = await fetch(`${app.url}/v1/trace`, { headers: header ? { traceparent: header } : {} });
+      const trace = await res.json();
+      expect(trace.parentId).toBeNull();
+      const m = TRACEPARENT.exec(trace.traceparent);
       expect(m, String(header)).not.toBeNull();
       expect(m![1]).not.toBe(traceId);
       expect(m![1]).not.toMatch(/^0+$/);
@@ -84,11 +90,10 @@ describe('request ids, trace context and response headers', () => {
     ];
     for (const res of responses) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('x-frame-options')).toBe('DENY');
       expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
-      expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      // Plain HTTP: RFC 6797 forbids HSTS here.
+      expect(res.headers.get('strict-transport-security')).toBeNull();
       expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
       expect(res.headers.get('x-powered-by')).toBeNull();
       await res.arrayBuffer();
@@ -190,5 +195,26 @@ describe('CORS off by default', () => {
   it('sends no CORS headers when no origin is configured', async () => {
     const res = await fetch(`${app.url}/healthz`, { headers: { origin: 'https://app.example.com' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('HSTS', () => {
+  it('is sent only over HTTPS: behind a trusted proxy that says so, never on plain HTTP', async () => {
+    const proxied = await startApp({ trustProxy: true });
+    try {
+      const https = await fetch(`${proxied.url}/healthz`, { headers: { 'x-forwarded-proto': 'https' } });
+      expect(https.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      const http = await fetch(`${proxied.url}/healthz`, { headers: { 'x-forwarded-proto': 'http' } });
+      expect(http.headers.get('strict-transport-security')).toBeNull();
+    } finally {
+      await proxied.stop();
+    }
+    const direct = await startApp();
+    try {
+      const spoofed = await fetch(`${direct.url}/healthz`, { headers: { 'x-forwarded-proto': 'https' } });
+      expect(spoofed.headers.get('strict-transport-security')).toBeNull();
+    } finally {
+      await direct.stop();
+    }
   });
 });

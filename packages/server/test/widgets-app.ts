@@ -81,6 +81,14 @@ export const widgetRoutes = {
     query: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
     response: z.object({ query: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }),
   }),
+  trace: defineRoute({
+    auth: 'public',
+    method: 'GET',
+    path: '/v1/trace',
+    operationId: 'trace',
+    summary: "Echoes the request's trace context.",
+    response: z.object({ traceId: z.string(), spanId: z.string(), parentId: z.string().nullable(), traceparent: z.string() }),
+  }),
   boom: defineRoute({
     auth: 'public',
     method: 'GET',
@@ -190,6 +198,7 @@ export function widgetsModule(gate: { wait(): Promise<void> }) {
         return undefined;
       }),
       implement(widgetRoutes.echoQuery, ({ query }) => ({ query })),
+      implement(widgetRoutes.trace, ({ trace }) => ({ ...trace, parentId: trace.parentId ?? null })),
       implement(widgetRoutes.boom, () => {
         throw new Error(`query failed: ${FAKE_SQL}`);
       }),
