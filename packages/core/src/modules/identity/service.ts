@@ -213,20 +213,20 @@ export function createIdentityService(kernel: KernelContext) {
         await audit()?.record(caller, { action: 'auth.sign_in.failed', target: { type: 'user', id: user.id }, data: { reason: 'disabled' } });
         throw identityError('auth.account_disabled', 'This account is disabled');
       }
-      await throttle.reset(accountKey);
-      if (hasher.needsRehash(stored!.hash)) {
-        const hash = await hasher.hash(input.password);
-        await kernel.db.updateTable('user_passwords').set({ hash, updated_at: new Date(kernel.clock.now()).toISOString() }).where('user_id', '=', user.id).execute();
-      }
+      // Re-hashing (rare) costs a hash: done before the transaction, like sign-up.
+      const rehashed = hasher.needsRehash(stored!.hash) ? await hasher.hash(input.password) : undefined;
       const self = { ...caller, actor: { kind: 'user', userId: user.id, sessionId: '', roles: [] } as Actor };
-      if (kernel.storage.fromBoolean(user.mfa_enabled)) {
-        return kernel.transaction(async () => {
+      // One transaction, one commit: the lockout count, the new hash, the session and the audit event.
+      return kernel.transaction(async (): Promise<SignInResult> => {
+        await throttle.reset(accountKey);
+        if (rehashed) {
+          await kernel.db.updateTable('user_passwords').set({ hash: rehashed, updated_at: new Date(kernel.clock.now()).toISOString() }).where('user_id', '=', user.id).execute();
+        }
+        if (kernel.storage.fromBoolean(user.mfa_enabled)) {
           const challenge = await challenges.create(user.id, caller);
           await audit()?.record(self, { action: 'auth.sign_in.mfa_required', target: { type: 'user', id: user.id } });
           return { mfaRequired: true as const, ...challenge };
-        });
-      }
-      return kernel.transaction(async () => {
+        }
         const result = await core.issueSession(user, 'password', self);
         await audit()?.record(self, { action: 'auth.sign_in.succeeded', target: { type: 'user', id: user.id }, data: { method: 'password' } });
         return result;
