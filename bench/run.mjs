@@ -214,6 +214,34 @@ function ratiosOf(results) {
   return ratios;
 }
 
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** A scenario's run with the median req/s over the rounds (a failed round wins: failures must show). */
+function medianRun(runs) {
+  const failed = runs.find((r) => !r.ok);
+  if (failed) return failed;
+  const sorted = [...runs].sort((a, b) => a.measurement.requestsPerSec - b.measurement.requestsPerSec);
+  return sorted[(sorted.length - 1) >> 1];
+}
+
+/** Per (scenario, floor): the median of the per-round ratios, with every round's value kept. */
+function medianRatios(perRound) {
+  return perRound[0].map((first, i) => {
+    const all = perRound.map((r) => r[i]);
+    if (all.some((r) => r.missing)) return first;
+    return {
+      ...first,
+      ratio: median(all.map((r) => r.ratio)),
+      cpuRatio: median(all.map((r) => r.cpuRatio)),
+      rounds: all.map((r) => r.ratio),
+    };
+  });
+}
+
 async function main() {
   const config = loadBenchConfig();
   const machine = machineInfo();
@@ -224,17 +252,24 @@ async function main() {
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/:/g, '-');
-  const results = [];
-  for (const { name } of plan) {
-    if (isInterrupted()) return;
-    process.stdout.write(`running ${name} ...`);
-    const result = await runScenario(name, config, stamp);
-    process.stdout.write(result.ok ? ` ${Math.round(result.measurement.requestsPerSec).toLocaleString('en-US')} req/s\n` : ' FAILED\n');
-    results.push(result);
+  // Rounds run the whole plan again, so a floor and its scenario alternate in time: on a VM
+  // whose CPU share drifts, the median of per-round ratios is steadier than any one run.
+  const rounds = [];
+  for (let round = 1; round <= config.rounds; round++) {
+    const roundResults = [];
+    for (const { name } of plan) {
+      if (isInterrupted()) return;
+      process.stdout.write(`${config.rounds > 1 ? `[${round}/${config.rounds}] ` : ''}running ${name} ...`);
+      const result = await runScenario(name, config, stamp);
+      process.stdout.write(result.ok ? ` ${Math.round(result.measurement.requestsPerSec).toLocaleString('en-US')} req/s\n` : ' FAILED\n');
+      roundResults.push(result);
+    }
+    rounds.push(roundResults);
   }
   console.log('');
 
-  const ratios = ratiosOf(results);
+  const results = plan.map(({ name }) => medianRun(rounds.map((r) => r.find((x) => x.name === name))));
+  const ratios = medianRatios(rounds.map(ratiosOf));
   const targets = TARGETS.map((t) => {
     const ratio = ratios.find((r) => r.scenario === t.scenario && r.floor === t.floor)?.ratio ?? null;
     return { ...t, ratio, pass: ratio !== null && ratio >= t.min };
@@ -245,7 +280,7 @@ async function main() {
   printWarnings(results);
 
   machine.loadAvgAtEnd = os.loadavg();
-  const report = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, config, results, ratios, targets };
+  const report = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, config, results, ratios, targets, rounds };
   const dir = join(here, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${stamp}.json`);
@@ -254,7 +289,7 @@ async function main() {
   writeFileSync(join(dir, 'latest.json'), json);
   console.log(`\nresults: ${file}`);
 
-  const failed = results.filter((r) => !r.ok).map((r) => r.name);
+  const failed = [...new Set(rounds.flat().filter((r) => !r.ok).map((r) => r.name))];
   if (failed.length) {
     console.error(`failed: ${failed.join(', ')}`);
     process.exitCode = 1;

@@ -5,6 +5,7 @@ const KNOBS = {
   connections: { env: 'BENCH_CONNECTIONS', default: 50, min: 1, what: 'concurrent keep-alive connections' },
   pipelining: { env: 'BENCH_PIPELINING', default: 1, min: 1, what: 'requests in flight per connection' },
   rows: { env: 'BENCH_ROWS', default: 10_000, min: 1, what: 'rows seeded for the read-row scenarios' },
+  rounds: { env: 'BENCH_ROUNDS', default: 1, min: 1, what: 'times the whole plan runs; ratios are the median over rounds' },
 };
 
 export function loadBenchConfig(env = process.env) {
