@@ -210,13 +210,13 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       const seconds = (performance.now() - started) / 1000;
       metrics.observe(method, routeLabel, status, seconds);
       if (log.isLevelEnabled('debug')) log.debug({ requestId, method, path, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      release(); // the answer is written (or the handler gave up): this request is no longer in flight
     }
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     inFlight++;
-    res.on('close', release); // emitted once per response; a shared listener, no closure per request
     void dispatch(req, res, started);
   };
 
