@@ -68,12 +68,12 @@ describe.each(dialects)('sign-up and sign-in on %s', (dialect) => {
 
   it('re-hashes a password made with older parameters on the next sign-in', async () => {
     const db = await h.database(dialect);
-    const first = await startApp(h, dialect, { databaseUrl: db.url });
+    const first = await startApp(h, dialect, { db });
     const { email, password, user } = await signUp(first, 'rehash@example.com');
     await first.server.close();
     const hashOf = async (app: TestApp) =>
       (await app.plinth.db.selectFrom('user_passwords').select('hash').where('user_id', '=', user.id).executeTakeFirstOrThrow()).hash as string;
-    const second = await startApp(h, dialect, { databaseUrl: db.url, auth: { passwordMemoryKib: 8192, passwordIterations: 2 } });
+    const second = await startApp(h, dialect, { db, auth: { passwordMemoryKib: 8192, passwordIterations: 2 } });
     expect(await hashOf(second)).toContain('m=8192,t=1,p=1');
     expect((await second.call('POST', '/v1/auth/sign-in', { body: { email, password } })).status).toBe(200);
     expect(await hashOf(second)).toContain('m=8192,t=2,p=1');

@@ -89,8 +89,8 @@ describe.each(dialects)('access tokens on %s', (dialect) => {
 
   it('learns a key rotated by another process (the CLI) on first sight of its kid', async () => {
     const db = await h.database(dialect);
-    const server = await startApp(h, dialect, { databaseUrl: db.url });
-    const cli = await startApp(h, dialect, { databaseUrl: db.url });
+    const server = await startApp(h, dialect, { db });
+    const cli = await startApp(h, dialect, { db });
     await cli.plinth.service<any>('identity').rotateSigningKey({ actor: { kind: 'system', name: 'cli' } });
     const user = await signUp(cli);
     await new Promise((resolve) => setTimeout(resolve, 5100)); // the unknown-kid reload is rate-limited to one per 5 s

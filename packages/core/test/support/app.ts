@@ -6,24 +6,35 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type PlinthServer } from '@plinth/server';
 import { type CreatePlinthOptions, createLogger, createMemoryMailTransport, createPlinth, type MemoryMailTransport, type Plinth } from '../../src/index.js';
-import type { TestDialect } from '../../src/testing/index.js';
+import type { TestDatabase, TestDialect } from '../../src/testing/index.js';
 import type { Harness } from './harness.js';
+
+/** An HTTP answer: status, headers, parsed JSON (`undefined` when empty) and the raw text. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint: test JSON
+  body: any;
+  text: string;
+}
 
 export interface TestApp {
   plinth: Plinth;
+  db: TestDatabase;
   server: PlinthServer;
   url: string;
   mail: MemoryMailTransport;
   /** Every log line written so far (JSON strings). */
   logs: string[];
-  /** A JSON request; answers status, parsed body and headers. */
-  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** A JSON request; `token` becomes `Authorization: Bearer <token>`. */
+  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<Reply>;
 }
 
 export const testEncryptionKey = `k1:${randomBytes(32).toString('base64')}`;
 
-export async function startApp(h: Harness, dialect: TestDialect, options: CreatePlinthOptions = {}): Promise<TestApp> {
-  const db = await h.database(dialect);
+/** Options of `createPlinth`, and `db` to serve an existing test database (a restart) instead of a new one. */
+export async function startApp(h: Harness, dialect: TestDialect, { db: existing, ...options }: CreatePlinthOptions & { db?: TestDatabase } = {}): Promise<TestApp> {
+  const db = existing ?? (await h.database(dialect));
   const logs: string[] = [];
   const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void logs.push(line) } as never });
   const mail = createMemoryMailTransport();
@@ -43,6 +54,7 @@ export async function startApp(h: Harness, dialect: TestDialect, options: Create
   h.defer(() => server.close());
   return {
     plinth,
+    db,
     server,
     url,
     mail,
@@ -58,7 +70,7 @@ export async function startApp(h: Harness, dialect: TestDialect, options: Create
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers, text };
     },
   };
 }

@@ -129,6 +129,16 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
   }
 
   /** Ends every unused token of these purposes (after a password or address change). */
+  /** Marks the account's current address as verified (once: a verified one stays as it is). */
+  async function markVerified(user: UserRow, now: string): Promise<void> {
+    if (user.email_verified_at !== null) return;
+    await kernel.db
+      .updateTable('users')
+      .set((eb) => ({ email_verified_at: now, updated_at: now, version: eb('version', '+', 1) }))
+      .where('id', '=', user.id)
+      .execute();
+  }
+
   async function expireAll(userId: string, purposes: EmailTokenPurpose[]): Promise<void> {
     const now = iso(kernel.clock.now());
     await kernel.db
@@ -238,13 +248,7 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
         if (row.purpose === 'verify_email') {
           // A link for an address the account no longer has verifies nothing.
           if (emailKey(row.email) !== user.email_key) throw invalidToken();
-          if (user.email_verified_at === null) {
-            await kernel.db
-              .updateTable('users')
-              .set((eb) => ({ email_verified_at: now, updated_at: now, version: eb('version', '+', 1) }))
-              .where('id', '=', user.id)
-              .execute();
-          }
+          await markVerified(user, now);
           await audit()?.record(caller, { action: 'auth.email.verified', target: { type: 'user', id: user.id } });
           return user.id;
         }
@@ -315,13 +319,7 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
           .onConflict((oc) => oc.column('user_id').doUpdateSet({ hash, updated_at: now }))
           .execute();
         // The link reached the mailbox: that proves the address too.
-        if (user.email_verified_at === null) {
-          await kernel.db
-            .updateTable('users')
-            .set((eb) => ({ email_verified_at: now, updated_at: now, version: eb('version', '+', 1) }))
-            .where('id', '=', user.id)
-            .execute();
-        }
+        await markVerified(user, now);
         await expireAll(user.id, ['password_reset']);
         const revoked = await core.revokeSessions(user.id, { reason: 'password_reset' });
         await throttle.reset(`account:${user.email_key}`);

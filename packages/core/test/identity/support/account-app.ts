@@ -3,32 +3,22 @@
  * real database, served over real HTTP, with mail kept in memory, a manual
  * clock and every log line captured.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer } from '@plinth/server';
 import { expect } from 'vitest';
 import { createManualClock, type ManualClock } from '../../../src/clock.js';
 import type { Tokens } from '../../../src/contract/identity.js';
-import { createLogger } from '../../../src/logger.js';
-import { createMemoryMailTransport, type MailMessage, type MailTransport, type MemoryMailTransport } from '../../../src/mail/mail-transport.js';
+import type { MailMessage, MailTransport, MemoryMailTransport } from '../../../src/mail/mail-transport.js';
 import type { AnyModule } from '../../../src/module.js';
 import type { AuditEvent, AuditService } from '../../../src/modules/audit/index.js';
-import { builtinModules } from '../../../src/modules/builtins.js';
 import type { AccountService } from '../../../src/modules/identity/account.js';
 import type { EmailFlows } from '../../../src/modules/identity/email-flows.js';
 import type { Plinth } from '../../../src/plinth.js';
 import type { TestDialect } from '../../../src/testing/index.js';
+import { type Reply, startApp } from '../../support/app.js';
 import type { Harness } from '../../support/harness.js';
 
-export const PASSWORD = 'correct horse battery staple';
+export type { Reply };
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON, or `undefined` for an empty body. */
-  body: any;
-  /** The raw body text. */
-  text: string;
-}
+export const PASSWORD = 'correct horse battery staple';
 
 export interface AccountApp {
   plinth: Plinth;
@@ -59,41 +49,21 @@ export async function accountApp(
   dialect: TestDialect,
   options: { modules?: readonly AnyModule[]; transport?: MailTransport } = {},
 ): Promise<AccountApp> {
-  const db = await h.database(dialect);
   const clock = createManualClock(Date.now());
-  const mail = createMemoryMailTransport();
-  const logLines: string[] = [];
-  const plinth = h.plinth(db.url, {
-    builtins: builtinModules,
+  const app = await startApp(h, dialect, {
     modules: options.modules ?? [],
     clock,
     appUrl: 'https://app.example',
-    logger: createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } }),
-    encryptionKeys: [`k1:${randomBytes(32).toString('base64')}`],
-    mailTransport: options.transport ?? mail,
-    auth: { passwordMemoryKib: 8192, passwordIterations: 1 },
+    ...(options.transport ? { mailTransport: options.transport } : {}),
   });
-  await plinth.start();
-  const server = createServer(plinth, { port: 0, closePlinth: false });
-  const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
-  h.defer(() => server.close());
+  const { plinth, mail, call } = app;
   const services = () => plinth.service<{ emailFlows: EmailFlows; account: AccountService }>('identity');
-
-  async function call(method: string, path: string, o: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-    const headers: Record<string, string> = { ...o.headers };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${url}${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
-  }
-
   const messagesTo = (to: string, kind?: string) => mail.messages.filter((m) => m.to === to && (kind === undefined || m.kind === kind));
   return {
     plinth,
     clock,
     mail,
-    logLines,
+    logLines: app.logs,
     call,
     async signUp(email, o = {}) {
       const res = await call('POST', '/v1/auth/sign-up', { body: { email, password: o.password ?? PASSWORD, ...(o.name ? { name: o.name } : {}) } });

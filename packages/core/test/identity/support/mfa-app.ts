@@ -3,30 +3,20 @@
  * clock (so tests pick TOTP time steps) and a captured log — for the MFA and
  * re-encryption suites.
  */
-import { createServer } from '@plinth/server';
 import { expect } from 'vitest';
 import { createManualClock, type ManualClock } from '../../../src/clock.js';
-import { createLogger } from '../../../src/logger.js';
 import type { AuditService } from '../../../src/modules/audit/index.js';
-import { builtinModules } from '../../../src/modules/builtins.js';
 import type { IdentityService } from '../../../src/modules/identity/service.js';
-import { createMemoryMailTransport } from '../../../src/mail/mail-transport.js';
 import { generateEncryptionKey } from '../../../src/secrets/secret-box.js';
 import { totpCode, totpStep } from '../../../src/modules/identity/totp.js';
 import type { Plinth } from '../../../src/plinth.js';
 import type { TestDatabase, TestDialect } from '../../../src/testing/index.js';
+import { type Reply, startApp } from '../../support/app.js';
 import type { Harness } from '../../support/harness.js';
 
 export const PASSWORD = 'plinth-test-password-4711';
 /** 12:00:00 UTC: the start of a TOTP step, so `clock.advance(10_000)` stays inside it. */
 export const START = Date.UTC(2026, 0, 1, 12, 0, 0);
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint: test JSON
-  body: any;
-}
 
 export interface MfaApp {
   plinth: Plinth;
@@ -56,44 +46,23 @@ export async function mfaApp(
   dialect: TestDialect,
   options: { db?: TestDatabase; clock?: ManualClock; encryptionKeys?: string[]; lockoutAccountFailures?: number } = {},
 ): Promise<MfaApp> {
-  const db = options.db ?? (await h.database(dialect));
   const clock = options.clock ?? createManualClock(START);
-  const logLines: string[] = [];
-  const plinth = h.plinth(db.url, {
-    builtins: builtinModules,
+  const app = await startApp(h, dialect, {
+    ...(options.db ? { db: options.db } : {}),
     clock,
-    logger: createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } }),
     encryptionKeys: options.encryptionKeys ?? [generateEncryptionKey('test')],
-    mailTransport: createMemoryMailTransport(),
-    auth: { passwordMemoryKib: 8192, passwordIterations: 1, ...(options.lockoutAccountFailures ? { lockoutAccountFailures: options.lockoutAccountFailures } : {}) },
+    auth: options.lockoutAccountFailures ? { lockoutAccountFailures: options.lockoutAccountFailures } : {},
   });
-  await plinth.start();
-  const server = createServer(plinth, { closePlinth: false });
-  const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await server.close();
-    await plinth.close();
-  };
-  h.defer(close);
-
-  const call: MfaApp['call'] = async (method, path, { body, token } = {}) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    const response = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-  };
+  const { plinth, call } = app;
+  // Stops the server, which closes the instance; the database stays for a restart.
+  const close = () => app.server.close();
   const code = (secret: string, offset = 0) => totpCode(secret, totpStep(clock.now()) + offset);
 
   return {
     plinth,
     clock,
-    db,
-    logLines,
+    db: app.db,
+    logLines: app.logs,
     identity: plinth.service<IdentityService>('identity'),
     call,
     async signUp(email) {
