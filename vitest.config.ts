@@ -10,6 +10,7 @@ const alias = [
   { find: /^@plinth\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
   { find: /^@plinth\/core$/, replacement: src('core/src/index.ts') },
   { find: /^@plinth\/server$/, replacement: src('server/src/index.ts') },
+  { find: /^@plinth\/client\/node$/, replacement: src('client-sdk/src/node.ts') },
   { find: /^@plinth\/client$/, replacement: src('client-sdk/src/index.ts') },
   { find: /^@plinth\/admin-tui$/, replacement: src('admin-tui/src/index.ts') },
 ];

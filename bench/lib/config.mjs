@@ -6,6 +6,7 @@ const KNOBS = {
   pipelining: { env: 'BENCH_PIPELINING', default: 1, min: 1, what: 'requests in flight per connection' },
   rows: { env: 'BENCH_ROWS', default: 10_000, min: 1, what: 'rows seeded for the read-row scenarios' },
   rounds: { env: 'BENCH_ROUNDS', default: 1, min: 1, what: 'times the whole plan runs; ratios are the median over rounds' },
+  setupTimeout: { env: 'BENCH_SETUP_TIMEOUT', default: 300, min: 1, what: 'seconds a scenario may take to start and seed its server' },
 };
 
 export function loadBenchConfig(env = process.env) {

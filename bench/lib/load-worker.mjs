@@ -5,6 +5,7 @@
  * and answers `{ type: 'result', ... }`. It never shares an event loop with the
  * server, and it exits with the runner (IPC close).
  */
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 
 process.on('disconnect', () => process.exit(1));
@@ -13,7 +14,9 @@ process.on('disconnect', () => process.exit(1));
  * What each request looks like. A target is one of:
  * - `{ path }`: the same GET every time;
  * - `{ pathPrefix, maxId }`: GET `<prefix><random id>`;
- * - `{ path, method, headers, bodies }`: a body from the pool, in turn;
+ * - `{ paths }`: GET a random path of the pool;
+ * - `{ path, method, headers, bodies, uniqueHeader? }`: a body from the pool, in turn (with a fresh
+ *   UUID in the `uniqueHeader` header of each request, e.g. `idempotency-key`);
  * - `{ path, refreshTokens }`: POST refresh chains — tokens rotate on every use,
  *   so each answer's token goes back into the pool for a later request.
  */
@@ -29,6 +32,17 @@ function requestsFor(target) {
       },
     ];
   }
+  if (target.paths) {
+    return [
+      {
+        method: 'GET',
+        setupRequest(request) {
+          request.path = target.paths[Math.floor(Math.random() * target.paths.length)];
+          return request;
+        },
+      },
+    ];
+  }
   if (target.bodies) {
     let next = 0;
     return [
@@ -36,6 +50,8 @@ function requestsFor(target) {
         method: target.method ?? 'POST',
         setupRequest(request) {
           request.body = target.bodies[next++ % target.bodies.length];
+          // A fresh value per request (e.g. an Idempotency-Key that is never a replay).
+          if (target.uniqueHeader) request.headers = { ...request.headers, [target.uniqueHeader]: randomUUID() };
           return request;
         },
       },
@@ -76,7 +92,7 @@ function percentile(sorted, p) {
 
 async function run({ url, target, warmup, duration, connections, pipelining }) {
   const base = {
-    url: `${url}${target.path ?? '/'}`,
+    url: `${url}${target.path ?? target.paths?.[0] ?? '/'}`,
     method: target.method ?? (target.bodies || target.refreshTokens ? 'POST' : 'GET'),
     headers: { ...(target.bodies || target.refreshTokens ? { 'content-type': 'application/json' } : {}), ...target.headers },
     connections,

@@ -19,3 +19,6 @@ export type { ReencryptReport, RotateEncryptionOptions } from './commands/rotate
 export { operate } from './operate.js';
 export type { ApiKey, Operation } from './operate.js';
 export type { CliContext, GlobalOptions } from './instance.js';
+export { gatherBackupList, gatherCreateBackup, gatherPruneBackups, gatherRestoreBackup, gatherVerifyBackup } from './commands/backup.js';
+export { gatherCancelJob, gatherJob, gatherJobList, gatherRetryJob } from './commands/jobs.js';
+export type { JobList, JobListQuery } from './commands/jobs.js';

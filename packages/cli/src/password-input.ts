@@ -18,7 +18,7 @@ async function readPiped(stdin: NodeJS.ReadStream): Promise<string> {
 }
 
 /** Asks on the terminal without echoing what is typed (raw mode; Enter ends, Ctrl-C aborts). */
-function promptHidden(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
+export function promptHidden(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     process.stderr.write(prompt);
     let typed = '';

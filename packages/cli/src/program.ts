@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { AnyModule } from '@plinth/core';
 import { Command } from 'commander';
+import { addAdminCommands } from './commands/admin.js';
+import { addAuditCommand } from './commands/audit.js';
+import { addBackupCommand } from './commands/backup.js';
 import { addDoctorCommand } from './commands/doctor.js';
+import { addJobsCommand } from './commands/jobs.js';
+import { addWebhooksCommand } from './commands/webhooks.js';
 import { addKeysCommand } from './commands/keys.js';
 import { addMigrateCommand } from './commands/migrate.js';
+import { addReportsCommand } from './commands/reports.js';
+import { addSeedCommand } from './commands/seed.js';
 import { addServeCommand } from './commands/serve.js';
 import { addUsersCommand } from './commands/users.js';
+import { addWorkerCommand } from './commands/worker.js';
 import type { CliContext } from './instance.js';
 
 export interface CreateProgramOptions {
@@ -47,5 +55,13 @@ export function createProgram(options: CreateProgramOptions = {}): Command {
   addDoctorCommand(program, ctx);
   addUsersCommand(program, ctx);
   addKeysCommand(program, ctx);
+  addAuditCommand(program, ctx);
+  addBackupCommand(program, ctx);
+  addWorkerCommand(program, ctx);
+  addJobsCommand(program, ctx);
+  addWebhooksCommand(program, ctx);
+  addSeedCommand(program, ctx);
+  addReportsCommand(program, ctx);
+  addAdminCommands(program, ctx);
   return program;
 }

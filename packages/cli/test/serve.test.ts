@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasStack, plinth, serve, tempDir } from './cli.js';
+import { hasStack, http, plinth, prepareDatabase, serve, tempDir } from './cli.js';
 
 describe('plinth serve', () => {
   const cleanups: (() => unknown)[] = [];
@@ -44,6 +44,38 @@ describe('plinth serve', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, databaseExists: true, pending: 0 });
   });
 
+  it('runs jobs in process on SQLite by default (committed events are dispatched), not with --no-worker; not on PostgreSQL unless --worker', async () => {
+    const undispatched = async (url: string) => {
+      const app = await prepareDatabase(url, { migrate: false });
+      try {
+        return (await app.db.selectFrom('plinth_outbox').select('id').where('dispatched_at', 'is', null).execute()).length;
+      } finally {
+        await app.close();
+      }
+    };
+    const signUp = (base: string) =>
+      http(base, 'POST', '/v1/auth/sign-up', { body: { email: `u${Math.random().toString(36).slice(2)}@example.com`, password: 'Quiet-Harbor-42' } });
+    for (const [dialect, args, runs] of [
+      ['sqlite', [], true],
+      ['sqlite', ['--no-worker'], false],
+      ['postgres', [], false],
+      ['postgres', ['--worker'], true],
+    ] as const) {
+      const db = await database(dialect);
+      const server = await serve(['--port', '0', '--database-url', db.url, ...args]);
+      expect(server.stdout().includes('running jobs in this process'), `${dialect} ${args}`).toBe(runs);
+      expect((await signUp(server.url)).status).toBe(201); // emits user.signed_up
+      if (runs) {
+        const deadline = Date.now() + 5000;
+        while ((await undispatched(db.url)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      } else {
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(await undispatched(db.url), `${dialect} ${args}`).toBe(runs ? 0 : 1);
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+
   it('serves PostgreSQL without printing the database password', async () => {
     const db = await database('postgres');
     const url = new URL(db.url);
@@ -68,7 +100,7 @@ describe('plinth serve', () => {
     const server = await serve(['--port', '0', '--json', '--database-url', db.url]);
     const line = server.stdout().split('\n').find((l) => l.includes('"event":"listening"'))!;
     const port = Number(new URL(server.url).port);
-    expect(JSON.parse(line)).toEqual({ event: 'listening', url: server.url, host: '127.0.0.1', port, dialect: 'sqlite', database: db.url });
+    expect(JSON.parse(line)).toEqual({ event: 'listening', url: server.url, host: '127.0.0.1', port, dialect: 'sqlite', database: db.url, worker: expect.stringMatching(/:\d+:/) });
     expect((await server.stop()).code).toBe(0);
   });
 

@@ -11,10 +11,14 @@ describe('what the client may import', () => {
   it('takes only the contract from core, never the core root (drivers) or the server', () => {
     for (const file of shipped) {
       for (const specifier of importsOf(file)) {
-        const allowed = specifier.startsWith('./') || specifier === '@plinth/core/contract' || (file === 'node.ts' && specifier === 'undici');
+        // Only the Node entry and what it alone imports may use undici and node: modules.
+        const nodeOnly = (file === 'node.ts' || file === 'file-token-store.ts') && (specifier === 'undici' || specifier.startsWith('node:'));
+        const allowed = specifier.startsWith('./') || specifier === '@plinth/core/contract' || nodeOnly;
         expect(allowed, `${file} imports ${specifier}`).toBe(true);
       }
     }
     expect(shipped).toContain('index.ts');
+    // The universal entry never reaches a Node-only file.
+    expect(importsOf('index.ts')).not.toContain('./file-token-store.js');
   });
 });

@@ -107,7 +107,8 @@ describe('client against a real Plinth server', () => {
 
   it('gives up after timeoutMs with network.timeout', async () => {
     const started = performance.now();
-    const error = await failure(client.call(widgetRoutes.slow, { query: { ms: 500 } }, { timeoutMs: 50 }));
+    // A timed-out GET is retried by default; with retry off, the first timeout is the answer.
+    const error = await failure(client.call(widgetRoutes.slow, { query: { ms: 500 } }, { timeoutMs: 50, retry: false }));
     expect(error.status).toBe(0);
     expect(error.code).toBe('network.timeout');
     expect(error.message).toBe(`No answer from ${app.url} within 50 ms`);
@@ -134,6 +135,39 @@ describe('client against a real Plinth server', () => {
     });
     await spy.health(undefined, { headers: { 'X-Extra': '1' } });
     expect(seen[0]).toEqual({ accept: 'application/json, application/problem+json', authorization: 'Bearer t1', 'x-extra': '1' });
+  });
+
+  it('sends idempotencyKey as Idempotency-Key: a retried POST is replayed by the server', async () => {
+    const seen: string[] = [];
+    const spy = createClient({
+      baseUrl: app.url,
+      routes: widgetRoutes,
+      fetch: async (url, init) => {
+        const res = await fetch(url, init);
+        seen.push(`${init.headers['idempotency-key']} ${res.headers.get('idempotent-replayed')}`);
+        return res;
+      },
+    });
+    const key = crypto.randomUUID();
+    const first = await spy.createWidget({ body: { name: 'Gear', count: 1 } }, { idempotencyKey: key });
+    expect(await spy.call(widgetRoutes.createWidget, { body: { name: 'Gear', count: 1 } }, { idempotencyKey: key })).toEqual(first);
+    expect(seen).toEqual([`${key} null`, `${key} true`]);
+    const invalid = await failure(client.createWidget({ body: { name: 'Gear', count: 1 } }, { idempotencyKey: 'x'.repeat(256) }));
+    expect(invalid.code).toBe('idempotency.invalid_key');
+  });
+
+  it('sends ifMatch as If-Match, quoting a version number', async () => {
+    const seen: Record<string, string>[] = [];
+    const spy = createClient({
+      baseUrl: app.url,
+      fetch: (url, init) => {
+        seen.push(init.headers);
+        return fetch(url, init);
+      },
+    });
+    await spy.health(undefined, { ifMatch: 3 });
+    await spy.health(undefined, { ifMatch: '*' });
+    expect(seen.map((h) => h['if-match'])).toEqual(['"3"', '*']);
   });
 
   it('works over undici with the node entry', async () => {

@@ -6,9 +6,15 @@
  */
 export { createClient } from './client.js';
 export type { CreateClientOptions, PlinthClient, BuiltinRoutes } from './client.js';
-export { memoryTokenStore } from './session.js';
-export type { StoredTokens, TokenStore } from './session.js';
+export { memoryTokenStore, webStorageTokenStore } from './session.js';
+export type { StoredTokens, TokenStore, WebStorageLike } from './session.js';
+export { DEFAULT_RETRY, parseRetryAfter } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { DEFAULT_REFRESH_MARGIN_MS } from './session-auth.js';
 export { createRouteClient } from './route-client.js';
+export { createSseParser } from './events.js';
+export type { RealtimeEvent } from '@plinth/core/contract';
+export type { EventsClient, SubscribeInput, SubscribeHandlers, ReconnectOptions, Subscription, ResetNotice, TopicName } from './events.js';
 export { PlinthApiError, isPlinthApiError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
 export { DEFAULT_TIMEOUT_MS } from './transport.js';

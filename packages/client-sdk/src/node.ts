@@ -10,6 +10,7 @@ import { createRouteClient as createUniversalRouteClient } from './route-client.
 import type { ClientOptions, FetchLike, RouteClient, RouteTable } from './types.js';
 
 export * from './index.js';
+export { fileTokenStore } from './file-token-store.js';
 
 let agent: Agent | undefined;
 

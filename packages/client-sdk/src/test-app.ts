@@ -3,7 +3,7 @@
  * real Plinth server (fresh SQLite database) that implements them.
  */
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { createPlinth, implement } from '@plinth/core';
+import { type CreatePlinthOptions, createPlinth, implement, type Plinth } from '@plinth/core';
 import { defineRoute } from '@plinth/core/contract';
 import { createTestDatabase } from '@plinth/core/testing';
 import { createServer } from '@plinth/server';
@@ -74,18 +74,21 @@ const implementations = [
 
 export interface TestApp {
   url: string;
+  /** The Plinth instance behind the server (for set-up such as giving a user a role). */
+  plinth: Plinth;
   stop(): Promise<void>;
 }
 
 /** A real server on a free port, over a fresh SQLite database, with the widget routes mounted. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(options: CreatePlinthOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase('sqlite');
-  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent' });
+  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent', ...options });
   await plinth.start();
   const server = createServer(plinth, { port: 0, routes: implementations, shutdownTimeoutMs: 1000 });
   const { url } = await server.listen();
   return {
     url,
+    plinth,
     async stop() {
       await server.close();
       await db.drop();

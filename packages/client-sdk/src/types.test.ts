@@ -6,7 +6,7 @@
 import { defineRoute, type Problem } from '@plinth/core/contract';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { type CallOptions, createClient, createRouteClient, PlinthApiError } from './index.js';
+import { type CallOptions, createClient, createRouteClient, PlinthApiError, type RetryOptions, type StoredTokens, webStorageTokenStore } from './index.js';
 import { widgetRoutes } from './test-app.js';
 
 // Calls made for their types still run: answer them, so nothing rejects unhandled.
@@ -83,6 +83,23 @@ describe('client types', () => {
     const unused = () => {
       // @ts-expect-error 'nope' is not an expand option
       void client.call(route, { params: { id: '1' }, query: { expand: ['nope'] } });
+    };
+    expectTypeOf(unused).toBeFunction();
+  });
+
+  it('types the retry, idempotency and session options', () => {
+    expectTypeOf<CallOptions['idempotencyKey']>().toEqualTypeOf<string | false | undefined>();
+    expectTypeOf<CallOptions['retry']>().toEqualTypeOf<RetryOptions | false | undefined>();
+    expectTypeOf(client.session.refresh).returns.resolves.toEqualTypeOf<StoredTokens | null>();
+    const unused = () => {
+      void client.createWidget({ body: { name: 'a', count: 1 } }, { idempotencyKey: false, retry: { retries: 0 } });
+      // @ts-expect-error retries is a number
+      void client.health(undefined, { retry: { retries: 'many' } });
+      // @ts-expect-error idempotencyKey is a string or false
+      void client.health(undefined, { idempotencyKey: true });
+      // @ts-expect-error a token store needs get and set
+      void createClient({ baseUrl: 'http://localhost:1', tokens: { get: () => null } });
+      void createClient({ baseUrl: 'http://localhost:1', tokens: webStorageTokenStore({ key: 'app' }), retry: false, autoRefresh: false, refreshMarginMs: 5_000 });
     };
     expectTypeOf(unused).toBeFunction();
   });

@@ -6,6 +6,7 @@
  * - input: `{ params?, query?, body? }`, only the parts the route declares.
  */
 import type { RouteDef, RouteInput, RouteResponse } from '@plinth/core/contract';
+import type { RetryOptions } from './retry.js';
 
 /** Request headers; entries set to `undefined` are not sent. */
 export type HeaderValues = Record<string, string | undefined>;
@@ -22,6 +23,8 @@ export interface FetchResponseLike {
   readonly statusText: string;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** The body as a stream (event streams read it); fetch implementations have it. */
+  readonly body?: ReadableStream<Uint8Array> | null;
 }
 
 export interface ClientOptions {
@@ -33,6 +36,13 @@ export interface ClientOptions {
   headers?: HeaderValues | (() => HeaderValues | Promise<HeaderValues>);
   /** Time limit per request in ms, answer body included (`0`: none); default 30 000. */
   timeoutMs?: number;
+  /**
+   * Sending again after a network error, a timeout, 429, 502, 503 or 504, for safe requests and
+   * requests with an idempotency key only; `false`: never; default `{ retries: 2, baseDelayMs: 250, maxDelayMs: 10000 }`.
+   */
+  retry?: RetryOptions | false;
+  /** Give every POST a fresh `Idempotency-Key` (so it can be retried safely) unless the call brings one; default true. */
+  idempotencyKeys?: boolean;
 }
 
 /** Per-call options, the last argument of every client method. */
@@ -45,6 +55,22 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Sent as `x-request-id`; the server uses it in its logs and problems; default: the server picks one. */
   requestId?: string;
+  /**
+   * Sent as `Idempotency-Key` (honoured on every POST): a retry with the same key and body
+   * replays the first answer instead of running again; the same key with another body is 422
+   * `idempotency.key_reused`, and while the first request runs, 409 `idempotency.in_flight`.
+   * Make one key per operation (`crypto.randomUUID()`) and reuse it for that operation's retries
+   * (across restarts of your program, too); `false` sends none; default: a new key per POST call,
+   * kept for that call's automatic retries.
+   */
+  idempotencyKey?: string | false;
+  /** Retry policy for this call, over the client's; `false`: no retry; default the client's `retry`. */
+  retry?: RetryOptions | false;
+  /**
+   * Sent as `If-Match` on an update: the version it was made from (a number is sent as the
+   * strong ETag `"<n>"`); a stale one is 409 `resource.version_conflict`; default none (last write wins).
+   */
+  ifMatch?: number | string;
 }
 
 /** Flattens an intersection so editors show `{ params: {...}; body: {...} }`, not `Field<...> & Field<...>`. */

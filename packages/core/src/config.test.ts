@@ -30,7 +30,26 @@ describe('configuration', () => {
       appUrl: 'http://127.0.0.1:8080',
       auth: expect.objectContaining({ accessTokenTtlSeconds: 900, issuer: 'plinth', lockoutAccountFailures: 5, oidc: {} }),
       mail: { transport: 'dev', from: 'Plinth <no-reply@localhost>', devDir: './.plinth/mail' },
+      backup: { format: 'logical' },
       database: { poolMax: 10, busyTimeoutMs: 5000, sqliteSynchronous: 'full' },
+      cache: { maxEntries: 10_000, maxAgeMs: 1000, ttlSeconds: 60, keyPrefix: 'plinth:cache:' },
+      rateLimit: {
+        store: 'auto',
+        whenStoreDown: 'failOpen',
+        perIp: { limit: 600, periodSeconds: 60 },
+        perUser: { limit: 1200, periodSeconds: 60 },
+        perApiKey: { limit: 3000, periodSeconds: 60 },
+        routes: {},
+        redisTimeoutMs: 250,
+        maxKeys: 100_000,
+        keyPrefix: 'plinth:rl:',
+        logIntervalMs: 30_000,
+      },
+      orders: { expiryMinutes: 30 },
+      jobs: { leaseSeconds: 30, pollIntervalMs: 1000, concurrency: 10, maxAttempts: 5, shutdownTimeoutMs: 10_000, keepCompletedSeconds: 604_800, synchronousCommit: false },
+      realtime: { heartbeatSeconds: 15, retentionHours: 24, pollIntervalMs: 1000, writeTimeoutMs: 30_000, maxConnections: 10_000 },
+      payments: {},
+      analytics: { timezone: 'UTC' },
       http: {
         host: '127.0.0.1',
         port: 8080,
@@ -38,6 +57,17 @@ describe('configuration', () => {
         corsOrigins: [],
         shutdownTimeoutMs: 10_000,
         trustProxy: false,
+      },
+      idempotency: { ttlSeconds: 86_400, lockSeconds: 60 },
+      outbound: { timeoutMs: 10_000, failureThreshold: 5, failureRate: 0.5, openMs: 30_000 },
+      notifications: { inlineWaitMs: 250, maxAttempts: 8, retryBaseMs: 5000, smsTransport: 'dev', smsFrom: 'Plinth', smsDevDir: './.plinth/sms' },
+      webhooks: {
+        allowPrivate: false,
+        timeoutMs: 15_000,
+        retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        disableAfterFailures: 50,
+        secretOverlapSeconds: 86_400,
+        responseMaxChars: 2048,
       },
     });
     expect(config.redisUrl).toBeUndefined();
@@ -54,20 +84,51 @@ describe('configuration', () => {
       {
         PLINTH_DATABASE_URL: 'postgres://app:secret@db.internal:5432/app',
         PLINTH_REDIS_URL: 'redis://cache.internal:6379',
+        PLINTH_CACHE_TTL_SECONDS: '30',
+        PLINTH_CACHE_KEY_PREFIX: 'app1:cache:',
+        PLINTH_RATE_LIMIT_ENABLED: 'yes',
+        PLINTH_RATE_LIMIT_STORE: 'redis',
+        PLINTH_RATE_LIMIT_WHEN_STORE_DOWN: 'failClosed',
+        PLINTH_RATE_LIMIT_PER_IP: '100/10',
+        PLINTH_RATE_LIMIT_PER_API_KEY: '50/1s',
+        PLINTH_RATE_LIMIT_REDIS_TIMEOUT_MS: '100',
+        PLINTH_RATE_LIMIT_KEY_PREFIX: 'app1:rl:',
         PLINTH_ENV: 'production',
         PLINTH_LOG_LEVEL: 'debug',
         PLINTH_AUTO_MIGRATE: '0',
         PLINTH_DATABASE_POOL_MAX: '25',
         PLINTH_SQLITE_BUSY_TIMEOUT_MS: '250',
         PLINTH_SQLITE_SYNCHRONOUS: 'normal',
+        PLINTH_CACHE_MAX_AGE_MS: '250',
         PLINTH_HOST: '0.0.0.0',
         PLINTH_PORT: '3000',
         PLINTH_BODY_LIMIT: '2048',
         PLINTH_CORS_ORIGINS: 'https://a.example, https://b.example,',
         PLINTH_SHUTDOWN_TIMEOUT_MS: '500',
         PLINTH_TRUST_PROXY: 'yes',
+        PLINTH_JOBS_LEASE_SECONDS: '5',
+        PLINTH_JOBS_POLL_INTERVAL_MS: '250',
+        PLINTH_JOBS_CONCURRENCY: '4',
+        PLINTH_JOBS_MAX_ATTEMPTS: '8',
+        PLINTH_JOBS_SHUTDOWN_TIMEOUT_MS: '3000',
+        PLINTH_JOBS_KEEP_COMPLETED_SECONDS: '3600',
+        PLINTH_JOBS_SYNCHRONOUS_COMMIT: 'true',
+        PLINTH_REALTIME_HEARTBEAT_SECONDS: '5',
+        PLINTH_REALTIME_RETENTION_HOURS: '48',
+        PLINTH_REALTIME_POLL_INTERVAL_MS: '500',
+        PLINTH_REALTIME_WRITE_TIMEOUT_MS: '5000',
+        PLINTH_REALTIME_MAX_CONNECTIONS: '100',
         PLINTH_ENCRYPTION_KEYS: `k2:${'A'.repeat(43)}=,k1:${'B'.repeat(43)}=`,
         PLINTH_ACCESS_TOKEN_TTL: '300',
+        PLINTH_IDEMPOTENCY_TTL_SECONDS: '3600',
+        PLINTH_IDEMPOTENCY_LOCK_SECONDS: '15',
+        PLINTH_ORDER_EXPIRY_MINUTES: '15',
+        PLINTH_BACKUP_DIR: '/var/backups/plinth',
+        PLINTH_BACKUP_SCHEDULE: '30 2 * * *',
+        PLINTH_BACKUP_FORMAT: 'native',
+        PLINTH_BACKUP_KEEP_LAST: '7',
+        PLINTH_BACKUP_KEEP_DAILY: '30',
+        PLINTH_ANALYTICS_TIMEZONE: 'Europe/Paris',
         HOME: '/root',
         PORT: '1234',
       },
@@ -82,7 +143,27 @@ describe('configuration', () => {
       appUrl: 'http://127.0.0.1:8080',
       auth: expect.objectContaining({ accessTokenTtlSeconds: 300 }),
       mail: expect.objectContaining({ transport: 'dev' }),
+      backup: { dir: '/var/backups/plinth', schedule: '30 2 * * *', format: 'native', keepLast: 7, keepDaily: 30 },
       database: { poolMax: 25, busyTimeoutMs: 250, sqliteSynchronous: 'normal' },
+      cache: { maxEntries: 10_000, maxAgeMs: 250, ttlSeconds: 30, keyPrefix: 'app1:cache:' },
+      rateLimit: {
+        enabled: true,
+        store: 'redis',
+        whenStoreDown: 'failClosed',
+        perIp: { limit: 100, periodSeconds: 10 },
+        perUser: { limit: 1200, periodSeconds: 60 },
+        perApiKey: { limit: 50, periodSeconds: 1 },
+        routes: {},
+        redisTimeoutMs: 100,
+        maxKeys: 100_000,
+        keyPrefix: 'app1:rl:',
+        logIntervalMs: 30_000,
+      },
+      orders: { expiryMinutes: 15 },
+      jobs: { leaseSeconds: 5, pollIntervalMs: 250, concurrency: 4, maxAttempts: 8, shutdownTimeoutMs: 3000, keepCompletedSeconds: 3600, synchronousCommit: true },
+      realtime: { heartbeatSeconds: 5, retentionHours: 48, pollIntervalMs: 500, writeTimeoutMs: 5000, maxConnections: 100 },
+      payments: {},
+      analytics: { timezone: 'Europe/Paris' },
       http: {
         host: '0.0.0.0',
         port: 3000,
@@ -91,7 +172,44 @@ describe('configuration', () => {
         shutdownTimeoutMs: 500,
         trustProxy: true,
       },
+      idempotency: { ttlSeconds: 3600, lockSeconds: 15 },
+      outbound: expect.objectContaining({ timeoutMs: 10_000 }),
+      notifications: expect.objectContaining({ smsTransport: 'dev' }),
+      webhooks: expect.objectContaining({ allowPrivate: false }),
     });
+  });
+
+  it('reads the outbound, notifications and webhooks keys from PLINTH_* variables, and refuses bad ones', () => {
+    const config = loadConfig({}, {
+      PLINTH_OUTBOUND_TIMEOUT_MS: '2500',
+      PLINTH_OUTBOUND_FAILURE_THRESHOLD: '3',
+      PLINTH_OUTBOUND_FAILURE_RATE: '0.25',
+      PLINTH_OUTBOUND_OPEN_MS: '5000',
+      PLINTH_NOTIFICATIONS_INLINE_WAIT_MS: '100',
+      PLINTH_NOTIFICATIONS_MAX_ATTEMPTS: '4',
+      PLINTH_NOTIFICATIONS_RETRY_BASE_MS: '1000',
+      PLINTH_SMS_TRANSPORT: 'http',
+      PLINTH_SMS_URL: 'https://sms.example/send',
+      PLINTH_SMS_TOKEN: 'sms-token',
+      PLINTH_SMS_FROM: 'Shop',
+      PLINTH_SMS_DIR: '/tmp/sms',
+      PLINTH_WEBHOOKS_ALLOW_PRIVATE: '1',
+      PLINTH_WEBHOOKS_TIMEOUT_MS: '3000',
+      PLINTH_WEBHOOKS_RETRY_SCHEDULE_MS: '100, 1000,60000',
+      PLINTH_WEBHOOKS_DISABLE_AFTER_FAILURES: '7',
+      PLINTH_WEBHOOKS_SECRET_OVERLAP_SECONDS: '600',
+      PLINTH_WEBHOOKS_RESPONSE_MAX_CHARS: '512',
+    });
+    expect(config.outbound).toEqual({ timeoutMs: 2500, failureThreshold: 3, failureRate: 0.25, openMs: 5000 });
+    expect(config.notifications).toEqual({
+      inlineWaitMs: 100, maxAttempts: 4, retryBaseMs: 1000, smsTransport: 'http', smsUrl: 'https://sms.example/send', smsToken: 'sms-token', smsFrom: 'Shop', smsDevDir: '/tmp/sms',
+    });
+    expect(config.webhooks).toEqual({ allowPrivate: true, timeoutMs: 3000, retryScheduleMs: [100, 1000, 60_000], disableAfterFailures: 7, secretOverlapSeconds: 600, responseMaxChars: 512 });
+    expect(() => loadConfig({}, { PLINTH_WEBHOOKS_ALLOW_PRIVATE: 'maybe' })).toThrow(/webhooks\.allowPrivate \(PLINTH_WEBHOOKS_ALLOW_PRIVATE\)/);
+    expect(() => loadConfig({}, { PLINTH_WEBHOOKS_RETRY_SCHEDULE_MS: '5s,10s' })).toThrow(/webhooks\.retryScheduleMs/);
+    expect(() => loadConfig({}, { PLINTH_OUTBOUND_FAILURE_RATE: '2' })).toThrow(/outbound\.failureRate \(PLINTH_OUTBOUND_FAILURE_RATE\)/);
+    expect(() => loadConfig({}, { PLINTH_SMS_TRANSPORT: 'http' })).toThrow(/smsUrl is required/);
+    expect(() => loadConfig({ webhooks: { retryScheduleMs: [] } }, {})).toThrow(/webhooks\.retryScheduleMs/);
   });
 
   it('ignores empty PLINTH_* variables', () => {
@@ -131,6 +249,9 @@ describe('configuration', () => {
     );
     expect(configError(() => loadConfig({}, { PLINTH_ENV: 'staging' })).message).toContain('env (PLINTH_ENV)');
     expect(configError(() => loadConfig({}, { PLINTH_DATABASE_POOL_MAX: '0' })).message).toContain('database.poolMax (PLINTH_DATABASE_POOL_MAX)');
+    expect(configError(() => loadConfig({}, { PLINTH_ANALYTICS_TIMEZONE: 'Mars/Olympus' })).message).toContain(
+      'analytics.timezone (PLINTH_ANALYTICS_TIMEZONE): must be an IANA time zone',
+    );
   });
 
   it('reports every bad value at once, with field errors', () => {

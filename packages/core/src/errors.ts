@@ -15,6 +15,11 @@ export const errorStatus = {
   'route.not_found': 404,
   'route.method_not_allowed': 405,
   'resource.not_found': 404,
+  'resource.version_conflict': 409,
+  'request.invalid_precondition': 400,
+  'idempotency.invalid_key': 400,
+  'idempotency.in_flight': 409,
+  'idempotency.key_reused': 422,
   'auth.unauthenticated': 401,
   'auth.forbidden': 403,
   'storage.conflict': 409,
@@ -32,6 +37,8 @@ export const errorStatus = {
   'modules.invalid': 500,
   'secrets.undecryptable': 500,
   'service.unavailable': 503,
+  'rate_limit.exceeded': 429,
+  'rate_limit.unavailable': 503,
   'internal': 500,
 } as const satisfies Record<string, number>;
 
@@ -73,7 +80,7 @@ export class PlinthError extends Error {
 
   /** True when the error is safe to show as-is (anything but a 5xx internal error). */
   get expose(): boolean {
-    return this.status < 500 || this.code === 'service.unavailable' || this.code === 'storage.busy' || this.code === 'storage.unavailable';
+    return this.status < 500 || this.code === 'service.unavailable' || this.code === 'rate_limit.unavailable' || this.code === 'storage.busy' || this.code === 'storage.unavailable';
   }
 }
 

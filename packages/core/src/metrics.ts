@@ -23,5 +23,19 @@ export function createMetricsRegistry(storage: Storage): Registry {
       this.set({ state: 'waiting', dialect: storage.dialect }, stats.waiting);
     },
   });
+  if (storage.groupCommitStats) {
+    new Gauge({
+      name: 'plinth_db_group_commit_total',
+      help: 'SQLite group commit: writers that waited for the disk (flushes) and the WAL syncs that served them (syncs).',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const stats = storage.groupCommitStats?.();
+        if (!stats) return;
+        this.set({ kind: 'flushes' }, stats.flushes);
+        this.set({ kind: 'syncs' }, stats.syncs);
+      },
+    });
+  }
   return registry;
 }

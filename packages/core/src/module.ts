@@ -2,15 +2,22 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Actor, AuthHooks, ResourceRef } from './auth.js';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
+import type { ReadCache } from './cache/read-cache.js';
+import type { PreparedJson } from './prepared-json.js';
 import type { Clock } from './clock.js';
 import type { PlinthConfig } from './config.js';
-import type { RouteBody, RouteDef, RouteParams, RouteQuery, RouteResponse } from './contract/route.js';
+import type { HandlerResponse, RouteBody, RouteDef, RouteParams, RouteQuery, RouteResponse } from './contract/route.js';
+import type { EventStream } from './event-stream.js';
 import type { IdGenerator } from './ids.js';
 import type { Logger } from './logger.js';
+import type { Registry } from './metrics.js';
 import type { MailTransport } from './mail/mail-transport.js';
+import type { CircuitBreakers } from './outbound/breakers.js';
 import type { SecretBox } from './secrets/secret-box.js';
 import type { Migration } from './migrations/migration.js';
 import type { EventInput, OutboxEvent } from './outbox/outbox.js';
+import type { JobQueue } from './jobs/queue.js';
+import type { JobDefinitions, SubscriberDefinitions } from './jobs/types.js';
 import type { Storage } from './storage/storage.js';
 
 /** A transaction: its connection and the outbox, which commits or rolls back with it. */
@@ -28,13 +35,21 @@ export interface KernelContext {
   readonly storage: Storage;
   /** The database; inside `transaction()`, the current transaction. */
   readonly db: Kysely<any>;
+  /** In-process cache for hot reads, dropped by any write (see `ReadCache`). */
+  readonly cache: ReadCache;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** The instance's Prometheus registry (`GET /metrics`): modules register their own metrics here. */
+  readonly metrics: Registry;
   /** Encrypts secrets at rest (AES-256-GCM, rotating keys). */
   readonly secrets: SecretBox;
   /** Outgoing mail. */
   readonly mail: MailTransport;
+  /** The job queue: `jobs.enqueue(type, payload, options)` joins the current transaction. */
+  readonly jobs: JobQueue;
+  /** A circuit breaker (with a timeout) per outbound destination; state in `plinth_circuit_state`. */
+  readonly breakers: CircuitBreakers;
   /** Runs `fn` in a transaction; a call inside another transaction joins it. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Records an event in the outbox of the current transaction; throws outside one. */
@@ -56,6 +71,8 @@ export interface HandlerContext<R extends RouteDef> {
   params: RouteParams<R>;
   query: RouteQuery<R>;
   body: RouteBody<R>;
+  /** The body's exact text, on routes declared with `rawBody: true` (to verify a signature over it). */
+  rawBody?: string | undefined;
   headers: IncomingHttpHeaders;
   requestId: string;
   /**
@@ -71,9 +88,17 @@ export interface HandlerContext<R extends RouteDef> {
   kernel: KernelContext;
   /** Adds a response header. */
   setHeader(name: string, value: string): void;
+  /** Aborted when the client goes away or the server shuts down (long answers such as event streams stop on it). */
+  readonly signal: AbortSignal;
 }
 
-export type RouteHandler<R extends RouteDef> = (ctx: HandlerContext<R>) => Promise<RouteResponse<R>> | RouteResponse<R>;
+/** What a handler answers: the route's response, a `StreamedBody` on `stream` routes, or an `EventStream` on `event-stream` routes. */
+export type HandlerResult<R extends RouteDef> = R['responseType'] extends 'event-stream' ? EventStream : HandlerResponse<R>;
+
+/** A handler answers its result, or the response already checked and serialized (`prepareJson`). */
+export type RouteHandler<R extends RouteDef> = (
+  ctx: HandlerContext<R>,
+) => Promise<HandlerResult<R> | PreparedJson<RouteResponse<R>>> | HandlerResult<R> | PreparedJson<RouteResponse<R>>;
 
 export interface RouteImplementation<R extends RouteDef = RouteDef> {
   route: R;
@@ -111,10 +136,19 @@ export interface ModuleDefinition<Services = unknown> {
   permissions?: Readonly<Record<string, PermissionDeclaration>>;
   /** HTTP routes the server mounts for this module. */
   routes?: readonly RouteImplementation<any>[];
+  /**
+   * Job types this module declares: name → `{ handler, payload?, maxAttempts?, queue?, backoff?,
+   * timeoutMs?, cron? }`. Handlers run in workers, outside any transaction, and must be idempotent.
+   */
+  jobs?: JobDefinitions;
+  /** Outbox event type → job type(s): each committed event becomes one job per subscriber, in order per aggregate. */
+  subscribers?: SubscriberDefinitions;
   /** Builds the module's services from the kernel (called once, in `createPlinth`). */
   services?: (kernel: KernelContext) => Services;
   /** Runs in `plinth.start()` after migrations, in module order (warm caches, ensure keys...). */
   onStart?: (kernel: KernelContext) => Promise<void>;
+  /** Runs in `plinth.close()` before the database closes, in reverse module order (stop timers...). */
+  onClose?: (kernel: KernelContext) => Promise<void>;
   /** Authentication and policy hooks this module provides (at most one module each). */
   auth?: (kernel: KernelContext) => Partial<AuthHooks>;
 }

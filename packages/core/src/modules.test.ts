@@ -47,6 +47,9 @@ describe('module loading', () => {
     ]);
     expect((await plinth.migrator.up()).ids).toEqual([
       'kernel/0001-create-outbox',
+      'kernel/0002-create-idempotency-keys',
+      'kernel/0003-create-jobs',
+      'kernel/0004-trace-context',
       'catalog/0001-create-products',
       'orders/0001-create-orders',
       'orders/0002-add-totals',

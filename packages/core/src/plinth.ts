@@ -13,12 +13,29 @@ import { createMigrator, type Migrator, type ModuleMigration } from './migration
 import { type AnyModule, defineModule, type KernelContext, type RouteImplementation, type Tx } from './module.js';
 import { orderModules } from './modules.js';
 import { type EventInput, outboxMigration, writeOutboxEvent } from './outbox/outbox.js';
+import { createReadCache } from './cache/read-cache.js';
+import { createSharedLayer } from './cache/shared-layer.js';
+import { cacheMetricsFor } from './cache/metrics.js';
+import { createIdempotencyService, type IdempotencyService } from './idempotency/idempotency.js';
+import { idempotencyMigration } from './idempotency/migration.js';
+import { traceContextMigration } from './trace/migration.js';
+import { jobMetricsFor } from './jobs/metrics.js';
+import { outboxMetricsFor } from './outbox/metrics.js';
+import { jobsMigration } from './jobs/migrations.js';
+import { createJobQueue } from './jobs/queue.js';
+import { buildJobRegistry } from './jobs/registry.js';
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import { redactUrl } from './storage/url.js';
+import { createRateLimiter, type RateLimiter } from './rate-limit/limiter.js';
+import { createMemoryRateLimitStore } from './rate-limit/memory-store.js';
+import { createRedisRateLimitStore } from './rate-limit/redis-store.js';
+import type { RateLimitStore } from './rate-limit/store.js';
 import { builtinModules } from './modules/builtins.js';
+import { backupScheduleModule } from './backup/schedule.js';
 import { createDevMailTransport, createSmtpMailTransport, type MailTransport } from './mail/mail-transport.js';
 import { developmentKey } from './secrets/dev-key.js';
+import { createCircuitBreakers } from './outbound/breakers.js';
 import { createSecretBox, parseEncryptionKeys, type SecretBox } from './secrets/secret-box.js';
 
 export interface CreatePlinthOptions extends PlinthConfigInput {
@@ -55,6 +72,10 @@ export interface Plinth extends KernelContext {
   readonly metrics: Registry;
   /** The Redis client when `redisUrl` is configured. */
   readonly redis: Redis | undefined;
+  /** `Idempotency-Key` records (the server uses it for every POST sent with the header). */
+  readonly idempotency: IdempotencyService;
+  /** Per-IP, per-user, per-API-key and per-route limits (the server checks every request). */
+  readonly rateLimiter: RateLimiter;
   /** Connects and, unless `migrate: false` (or `autoMigrate` is off), runs pending migrations. */
   start(options?: { migrate?: boolean }): Promise<void>;
   /** Checks the database and, when configured, Redis. */
@@ -63,8 +84,8 @@ export interface Plinth extends KernelContext {
   close(): Promise<void>;
 }
 
-/** The kernel's own module: the outbox table. */
-export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration] });
+/** The kernel's own module: the outbox, idempotency-key and job tables. */
+export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration, idempotencyMigration, jobsMigration, traceContextMigration] });
 
 /** `{ ...base, ...extra }` that keeps getters as getters (the secret box is created on first use). */
 function extend<B extends object, E extends object>(base: B, extra: E): B & E {
@@ -98,13 +119,17 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   const { modules: userModules = [], builtins = builtinModules, clock = systemClock, logger: givenLogger, processEnv, mailTransport, ...configInput } = options;
   const config: Readonly<PlinthConfig> = loadConfig(configInput, processEnv === false ? {} : (processEnv ?? process.env));
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
-  const modules = orderModules([kernelModule, ...(builtins || []), ...userModules]);
+  const scheduledBackups = backupScheduleModule(config);
+  const modules = orderModules([kernelModule, ...(builtins || []), ...(scheduledBackups ? [scheduledBackups] : []), ...userModules]);
   const storage: Storage = createStorage(config);
   const ids: IdGenerator = createIdGenerator(clock);
   const migrations: ModuleMigration[] = modules.flatMap((m) => (m.migrations ?? []).map((migration) => ({ module: m.name, migration })));
   const migrator = createMigrator(storage, migrations, clock);
   const eventSchemas = new Map<string, z.ZodType>(modules.flatMap((m) => Object.entries(m.events ?? {})));
   const metrics = createMetricsRegistry(storage);
+  jobMetricsFor(metrics, storage);
+  outboxMetricsFor(metrics, storage, clock);
+  const jobRegistry = buildJobRegistry(modules, eventSchemas);
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 })
     : undefined;
@@ -115,15 +140,36 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     lastRedisError = Date.now();
   });
 
+  // Rate limits: a Redis connection of their own that fails fast while Redis is away (no offline
+  // queue, a short command timeout), so a check never waits on an outage: `whenStoreDown` decides.
+  const rateLimitOn = config.rateLimit.enabled ?? config.env === 'production';
+  const rateLimitRedis =
+    rateLimitOn && redis && config.rateLimit.store !== 'memory'
+      ? redis.duplicate({ lazyConnect: true, enableOfflineQueue: false, commandTimeout: config.rateLimit.redisTimeoutMs, maxRetriesPerRequest: 0 })
+      : undefined;
+  rateLimitRedis?.on('error', () => {}); // reported by the limiter, once per interval
+  const rateLimitStore: RateLimitStore | undefined = !rateLimitOn
+    ? undefined
+    : rateLimitRedis
+      ? createRedisRateLimitStore(rateLimitRedis, { ownsClient: true })
+      : createMemoryRateLimitStore({ clock, maxKeys: config.rateLimit.maxKeys });
+  const rateLimiter = createRateLimiter({ config, store: rateLimitStore, logger: logger.child({ component: 'rate-limit' }), metrics, clock });
+
   const currentTx = new AsyncLocalStorage<Tx>();
   let openTransactions = 0;
   const services = new Map<string, unknown>();
   let started = false;
   let closed = false;
 
-  const makeTx = (trx: Kysely<any>): Tx => ({
+  const makeTx = (trx: Kysely<any>, tags: Set<string>): Tx => ({
     db: trx,
-    emit: (event: EventInput) => writeOutboxEvent(trx, { storage, clock, ids, schemas: eventSchemas }, event),
+    emit: async (event: EventInput) => {
+      const written = await writeOutboxEvent(trx, { storage, clock, ids, schemas: eventSchemas }, event);
+      // What the commit changes, for the shared cache: the event's aggregate, and its collection.
+      if (written.aggregateType) tags.add(written.aggregateType).add(`${written.aggregateType}:${written.aggregateId}`);
+      jobs.notifyEmitted(); // wakes this process's dispatcher (it waits for the commit like any reader)
+      return written;
+    },
   });
 
   // Inside a transaction, `db` is that transaction: a query through it can
@@ -148,31 +194,68 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     secretBox = createSecretBox(parseEncryptionKeys(entries));
     return secretBox;
   };
+  const jobs = createJobQueue({ storage, db, clock, ids, config, registry: jobRegistry, transaction: (fn) => kernel.transaction(() => fn()) });
+  const breakers = createCircuitBreakers({ registry: metrics, clock, defaults: config.outbound });
   const mail =
     mailTransport ??
-    (config.mail.transport === 'smtp' ? createSmtpMailTransport(config.mail.smtpUrl!, config.mail.from) : createDevMailTransport(config.mail.devDir, config.mail.from));
+    (config.mail.transport === 'smtp' ? createSmtpMailTransport(config.mail.smtpUrl!, config.mail.from, { timeoutMs: config.outbound.timeoutMs }) : createDevMailTransport(config.mail.devDir, config.mail.from));
+
+  // The shared cache: commands that fail fast (a read falls back to the database), and a subscriber.
+  const cacheRedis = redis ? redis.duplicate({ lazyConnect: true, enableOfflineQueue: false, commandTimeout: 250, maxRetriesPerRequest: 0 }) : undefined;
+  const cacheSubscriber = redis ? redis.duplicate({ lazyConnect: true }) : undefined;
+  cacheRedis?.on('error', () => {}); // reported by the cache, once per interval
+  const shared =
+    cacheRedis && cacheSubscriber
+      ? createSharedLayer({
+          redis: cacheRedis,
+          subscriber: cacheSubscriber,
+          prefix: config.cache.keyPrefix,
+          ttlMs: config.cache.ttlSeconds * 1000,
+          logger: logger.child({ component: 'cache' }),
+          onRemoteInvalidation: (tags) => cache.remoteInvalidated(tags),
+        })
+      : undefined;
+  const cache = createReadCache({
+    storage,
+    clock,
+    maxEntries: config.cache.maxEntries,
+    maxAgeMs: config.cache.maxAgeMs,
+    inTransaction: () => openTransactions > 0 && currentTx.getStore() !== undefined,
+    shared,
+    sharedTtlMs: config.cache.ttlSeconds * 1000,
+    logger: logger.child({ component: 'cache' }),
+  });
+  cacheMetricsFor(metrics, cache.stats);
 
   const kernel: KernelContext = {
     config,
     modules,
     storage,
     db,
+    cache,
     get secrets() {
       return secrets();
     },
     mail,
+    jobs,
+    breakers,
     clock,
     ids,
     logger,
+    metrics,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const outer = currentTx.getStore();
       if (outer) return fn(outer);
       openTransactions++;
+      const tags = new Set<string>();
       try {
-        return await storage.db.transaction().execute((trx) => {
-          const tx = makeTx(trx);
+        const result = await storage.db.transaction().execute((trx) => {
+          const tx = makeTx(trx, tags);
           return currentTx.run(tx, () => fn(tx));
         });
+        // Committed: shared entries on what changed are stale before this call returns.
+        if (tags.size && shared) await cache.invalidate([...tags]);
+        return result;
       } finally {
         // On Node 20 an enabled AsyncLocalStorage adds hooks to every promise in the process:
         // switch it off while no transaction runs (run() switches it on again).
@@ -214,9 +297,11 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   };
   const hookOwners: Partial<Record<keyof AuthHooks, string>> = {};
   const startHooks: (() => Promise<void>)[] = [];
+  const closeHooks: (() => Promise<void>)[] = [];
   for (const m of modules) {
     const moduleKernel = extend(kernel, { logger: logger.child({ module: m.name }) });
     if (m.onStart) startHooks.push(() => m.onStart!(moduleKernel));
+    if (m.onClose) closeHooks.unshift(() => m.onClose!(moduleKernel));
     if (m.services) services.set(m.name, m.services(moduleKernel));
     for (const [name, hook] of Object.entries(m.auth?.(moduleKernel) ?? {}) as [keyof AuthHooks, never][]) {
       if (!hook) continue;
@@ -231,6 +316,8 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     migrator,
     metrics,
     redis,
+    idempotency: createIdempotencyService(kernel),
+    rateLimiter,
     async start(startOptions: { migrate?: boolean } = {}) {
       if (closed) throw new PlinthError('service.unavailable', 'This Plinth instance is closed');
       if (started) return;
@@ -244,6 +331,8 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
         // Redis is not required to boot: /readyz reports it, and ioredis keeps reconnecting.
         await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis is not reachable yet'));
       }
+      for (const client of [cacheRedis, cacheSubscriber]) if (client && client.status === 'wait') await client.connect().catch(() => {});
+      if (rateLimitRedis && rateLimitRedis.status === 'wait') await rateLimitRedis.connect().catch(() => {}); // keeps retrying by itself
       started = true;
       logger.debug({ database: redactUrl(config.databaseUrl), dialect: storage.dialect }, 'plinth started');
     },
@@ -267,10 +356,15 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     async close() {
       if (closed) return;
       closed = true;
+      for (const hook of closeHooks) {
+        await hook().catch((error: unknown) => logger.error({ err: error }, 'a module failed to close'));
+      }
       if (redis) {
         if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
         else redis.disconnect();
       }
+      await rateLimiter.close();
+      await shared?.close();
       await mail.close?.();
       await storage.close();
     },

@@ -7,6 +7,11 @@ import { PlinthError } from '@plinth/core/contract';
  * malformed JSON → 400. An empty body reads as `undefined`.
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return (await readJsonBodyText(req, limit)).value;
+}
+
+/** `readJsonBody`, also answering the body's exact text (what a signed webhook's signature covers). */
+export async function readJsonBodyText(req: IncomingMessage, limit: number): Promise<{ value: unknown; text: string | undefined }> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -16,7 +21,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return undefined;
+  if (size === 0) return { value: undefined, text: undefined };
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new PlinthError('request.unsupported_media_type', 'Send the body as application/json');
@@ -34,7 +39,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     throw new PlinthError('request.malformed_json', 'The body is not valid JSON');
   }
   if (/\\u0000/i.test(text) && containsNul(value)) throw nulError();
-  return value;
+  return { value, text };
 }
 
 function tooLarge(limit: number): PlinthError {

@@ -1,15 +1,21 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type Actor, type Plinth, type RouteImplementation, unauthenticated } from '@plinth/core';
-import { type OpenApiInfo, PlinthError, type RouteDef } from '@plinth/core/contract';
-import { readJsonBody } from './body.js';
+import {
+  type Actor, type EventStream, type IdempotencyLease, type IdempotentRequest, isPreparedJson, loadOpenTelemetry, type Plinth, rateLimitExceeded, type RecordedResponse,
+  type RouteImplementation, runWithTrace, type SpanHandle, startSpan, unauthenticated,
+} from '@plinth/core';
+import { type OpenApiInfo, PlinthError, type RouteDef, type StreamedBody } from '@plinth/core/contract';
+import { readJsonBody, readJsonBodyText } from './body.js';
 import { RequestContext } from './handler-context.js';
 import { addCorsHeaders, baseHeaders, type CorsOptions, type HeaderList, headerValue, putHeader, securityHeaders } from './headers.js';
 import { createHttpMetrics } from './http-metrics.js';
+import { isRecordableFailure, recordOf, replayHeaders } from './idempotency.js';
 import { kernelImplementations } from './kernel-routes.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { Router } from './router.js';
-import { requestIdFrom } from './trace.js';
+import { isStreamedBody, writeStream } from './stream.js';
+import { requestIdFrom, traceFrom } from './trace.js';
+import { openStreamSignal, type OpenStreams, writeEventStream } from './event-stream.js';
 import { queryObject, validate } from './validate.js';
 
 export interface ServerOptions {
@@ -50,6 +56,8 @@ export interface PlinthServer {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** A thin `node:http` adapter: parse, validate, call the handler, map the result. */
 export function createServer(plinth: Plinth, options: ServerOptions = {}): PlinthServer {
   const http$ = plinth.config.http;
@@ -72,6 +80,8 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
+  /** Requests whose handler asked for `ctx.signal`: aborted when the server closes. */
+  const streams: OpenStreams = new Set();
   const release = () => {
     inFlight--;
     if (closing && inFlight === 0) drained?.();
@@ -84,8 +94,11 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     res.end(body);
   }
 
-  /** `headers` are the base ones (security, ids, CORS): a problem never carries what the handler set. */
-  function sendProblem(res: ServerResponse, error: unknown, requestId: string, path: string, headers: HeaderList) {
+  /**
+   * A problem's status and body; its headers are added to `headers`, the base ones (security,
+   * ids, CORS): a problem never carries what the handler set.
+   */
+  function problemAnswer(error: unknown, requestId: string, path: string, headers: HeaderList): { status: number; body: string } {
     const problem = toProblem(error, requestId, path);
     putHeader(headers, 'content-type', PROBLEM_CONTENT_TYPE);
     const allow = (error as PlinthError).details?.allow;
@@ -94,15 +107,27 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     if (problem.status === 401) putHeader(headers, 'www-authenticate', 'Bearer');
     const retryAfter = (error as PlinthError).details?.retryAfter;
     if (typeof retryAfter === 'number') putHeader(headers, 'retry-after', Math.max(1, Math.ceil(retryAfter)));
-    send(res, problem.status, headers, JSON.stringify(problem));
-    return problem.status;
+    return { status: problem.status, body: JSON.stringify(problem) };
+  }
+
+  /**
+   * Settles an idempotency lease. A failure to record is logged, never answered: the
+   * handler's work is done (and committed), so its answer still goes out.
+   */
+  async function settle(lease: IdempotencyLease, how: (lease: IdempotencyLease) => Promise<unknown>, requestId: string): Promise<void> {
+    try {
+      if ((await how(lease)) === false) log.warn({ requestId }, 'the request ran past its idempotency lock; its answer was not recorded');
+    } catch (error) {
+      log.error({ err: error, requestId }, 'recording an idempotent answer failed');
+    }
   }
 
   /** `public` routes never look at credentials; `optional` ones check them when sent; `required` ones need them. */
-  async function authenticate(req: IncomingMessage, route: RouteDef, ip: string): Promise<Actor | null> {
+  async function authenticate(req: IncomingMessage, route: RouteDef, ip: string, url: string): Promise<Actor | null> {
     const mode = route.auth ?? 'required';
     if (mode === 'public') return null;
-    const authorization = req.headers.authorization;
+    // Browsers' EventSource cannot send headers: event streams also take `?access_token=`.
+    const authorization = req.headers.authorization ?? (route.responseType === 'event-stream' ? accessTokenOf(url) : undefined);
     const apiKey = req.headers['x-api-key'];
     if (mode === 'optional' && !authorization && !apiKey) return null;
     const actor = await plinth.authenticate({
@@ -115,6 +140,18 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     return actor;
   }
 
+  void loadOpenTelemetry(); // spans once it is loaded, when the app registered a tracer provider
+  const limiter = plinth.rateLimiter;
+  /** Charges the request to its rate-limit buckets; adds `RateLimit-*` headers to `headers`; throws 429 when spent. */
+  async function rateLimit(route: string, ip: string, actor: Actor | null, headers: HeaderList): Promise<void> {
+    const decision = await limiter.check({ route, ip, actor });
+    if (decision.headers) {
+      const h = decision.headers;
+      headers.push('ratelimit-limit', h.limit, 'ratelimit-remaining', h.remaining, 'ratelimit-reset', h.resetSeconds, 'ratelimit-policy', h.policy);
+    }
+    if (!decision.allowed) throw rateLimitExceeded(decision);
+  }
+
   async function dispatch(req: IncomingMessage, res: ServerResponse, started: number) {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const base = baseHeaders(requestId, isHttps(req, trustProxy));
@@ -124,6 +161,11 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     const path = q === -1 ? url : url.slice(0, q);
     let routeLabel = 'unmatched';
     let status = 500;
+    let lease: IdempotencyLease | undefined;
+    let context: RequestContext | undefined;
+    let span: SpanHandle | undefined;
+    let failure: unknown;
+    let failedRequest: IdempotentRequest | undefined;
     try {
       const origin = req.headers.origin;
       const preflight = method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
@@ -151,17 +193,41 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       const { impl, params } = lookup.match;
       const route = impl.route;
       routeLabel = route.path;
+      const incoming = req.headers.traceparent;
+      span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
       const ip = clientIp(req, trustProxy);
       // Each `await` below is skipped when there is nothing to wait for (public route, no body).
-      const actor = route.auth === 'public' ? null : await authenticate(req, route, ip);
+      let actor: Actor | null;
+      if (!limiter.enabled) actor = route.auth === 'public' ? null : await authenticate(req, route, ip, url);
+      else {
+        const routeKey = `${route.method} ${route.path}`;
+        try {
+          actor = route.auth === 'public' ? null : await authenticate(req, route, ip, url);
+        } catch (error) {
+          await rateLimit(routeKey, ip, null, base); // bad credentials still count against the IP
+          throw error;
+        }
+        await rateLimit(routeKey, ip, actor, base);
+      }
       if (route.permission) await plinth.authorize(actor, route.permission);
-      const rawBody = route.body ? await readJsonBody(req, bodyLimit) : bodyPending(req) ? await discardBody(req, bodyLimit) : undefined;
-      let handlerHeaders: HeaderList | undefined;
-      const returned = impl.handler(
-        new RequestContext(
-          validate(route.params, params, 'params') as never,
-          validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
-          validate(route.body, rawBody, 'body') as never,
+      let bodyText: string | undefined;
+      let rawBody: unknown;
+      if (route.body && route.rawBody) ({ value: rawBody, text: bodyText } = await readJsonBodyText(req, bodyLimit));
+      else rawBody = route.body ? await readJsonBody(req, bodyLimit) : bodyPending(req) ? await discardBody(req, bodyLimit) : undefined;
+      const input = {
+        params: validate(route.params, params, 'params') as never,
+        query: validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
+        body: validate(route.body, rawBody, 'body') as never,
+      };
+      // Idempotency-Key: only a POST that carries one pays for it (one insert before, one update after;
+      // on `idempotency: 'transaction'` routes both join the handler's transaction).
+      const idempotencyKey = method === 'POST' ? req.headers['idempotency-key'] : undefined;
+      const run = async (): Promise<Answer> => {
+        let handlerHeaders: HeaderList | undefined;
+        const ctx = new RequestContext(
+          input.params,
+          input.query,
+          input.body,
           req.headers,
           requestId,
           actor,
@@ -169,46 +235,102 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
           plinth,
           (name, value) => putHeader((handlerHeaders ??= []), name.toLowerCase(), value),
           log,
-        ),
-      );
-      const result = isThenable(returned) ? await returned : returned; // a sync handler costs no microtask turn
-      const responseHeaders = handlerHeaders ? withHeaders(base, handlerHeaders) : base;
-      status = route.status ?? 200;
-      // Redirects: a 3xx route, or a handler that sets `Location` and returns nothing
-      // (answered with 302), sends the Location header and an empty body.
-      const redirect = status >= 300 && status < 400;
-      const location = handlerHeaders && headerValue(handlerHeaders, 'location');
-      if (redirect || (result === undefined && location !== undefined)) {
-        if (typeof location !== 'string' || location === '') {
-          throw new Error(`Handler for ${route.method} ${route.path} must set a Location header to redirect`);
+          () => openStreamSignal(req, res, streams),
+          bodyText,
+        );
+        context = ctx;
+        if (span) ctx.useSpan(span);
+        // A write carries its trace context to the outbox events and jobs it creates (reads skip the cost).
+        const returned = WRITES.has(method) ? runWithTrace(ctx.trace.traceparent, () => impl.handler(ctx)) : impl.handler(ctx);
+        const result = isThenable(returned) ? await returned : returned; // a sync handler costs no microtask turn
+        const headers = handlerHeaders ? withHeaders(base, handlerHeaders) : base;
+        if (route.responseType === 'event-stream') return { status: route.status ?? 200, headers, handlerHeaders, body: '', events: result as unknown as EventStream };
+        if (route.responseType === 'stream') {
+          if (!isStreamedBody(result)) throw new Error(`Handler for ${route.method} ${route.path} must return a StreamedBody ({ contentType, chunks })`);
+          if (closing) putHeader(headers, 'connection', 'close');
+          return { status: route.status ?? 200, headers, handlerHeaders, body: '', stream: result };
         }
-        status = redirect ? status : 302;
-        send(res, status, responseHeaders, '');
-        return;
+        return answerOf(route, result, headers, handlerHeaders);
+      };
+      let answer: Answer;
+      if (idempotencyKey === undefined) {
+        answer = await run();
+      } else {
+        const request = { actor, key: idempotencyKey, method, target: url, body: rawBody };
+        let recorded: RecordedResponse | undefined;
+        if (route.idempotency === 'transaction') {
+          // Claim, handler and record commit together: a failure leaves neither a claim nor an answer behind.
+          const outcome = await plinth.idempotency.exclusive(request, () => plinth.transaction(async (): Promise<{ replay: RecordedResponse } | { answer: Answer }> => {
+            const start = await plinth.idempotency.beginInTransaction(request);
+            if (start.kind === 'replay') return { replay: start.response };
+            failedRequest = request; // from here on, a 4xx the handler raises is recorded after the rollback
+            const done = await run();
+            if (!(await start.lease.complete(recordOf(done.status, done.handlerHeaders, done.headers, done.body)))) {
+              throw new Error('An idempotency claim made in this transaction was lost');
+            }
+            return { answer: done };
+          }));
+          failedRequest = undefined;
+          plinth.idempotency.pruneIfDue();
+          if ('replay' in outcome) recorded = outcome.replay;
+          else answer = outcome.answer;
+        } else {
+          const start = await plinth.idempotency.begin(request);
+          if (start.kind === 'replay') recorded = start.response;
+          else {
+            lease = start.lease;
+            answer = await run();
+            // A stream is not recorded for replay.
+            await settle(lease, (l) => (answer.stream ? l.release() : l.complete(recordOf(answer.status, answer.handlerHeaders, answer.headers, answer.body))), requestId);
+            lease = undefined;
+          }
+        }
+        if (recorded) {
+          status = recorded.status;
+          const headers = replayHeaders(base, recorded);
+          if (status === 204) {
+            res.writeHead(204, headers);
+            res.end();
+          } else send(res, status, headers, recorded.body);
+          return;
+        }
       }
-      if (status === 204) {
-        res.writeHead(204, responseHeaders);
+      status = answer!.status;
+      if (answer!.events) await writeEventStream(req, res, status, answer!.headers, answer!.events, streams, log);
+      else if (answer!.stream) await writeStream(res, status, answer!.headers, answer!.stream);
+      else if (status === 204) {
+        res.writeHead(204, answer!.headers);
         res.end();
-        return;
-      }
-      if (route.responseType === 'text') {
-        if (headerValue(responseHeaders, 'content-type') === undefined) responseHeaders.push('content-type', 'text/plain; charset=utf-8');
-        send(res, status, responseHeaders, String(result));
-        return;
-      }
-      // Parsing the output strips fields the contract does not declare: nothing leaks by accident.
-      const output = route.response.safeParse(result);
-      if (!output.success) {
-        throw new Error(`Handler for ${route.method} ${route.path} returned a response that breaks its contract: ${output.error.message}`);
-      }
-      putHeader(responseHeaders, 'content-type', JSON_TYPE);
-      send(res, status, responseHeaders, JSON.stringify(output.data));
+      } else send(res, status, answer!.headers, answer!.body);
     } catch (error) {
-      status = res.headersSent ? status : sendProblem(res, error, requestId, path, base);
-      if (status >= 500) log.error({ err: error, requestId, method, path }, 'request failed');
+      failure = error;
+      if (res.headersSent) {
+        if (lease) await settle(lease, (l) => l.release(), requestId);
+        if (!res.writableEnded) {
+          // A stream failed half-way: cut the connection, so the client sees a broken answer, never a short one.
+          res.destroy();
+          log.error({ err: error, requestId, method, path }, 'streamed answer failed');
+        }
+      } else {
+        const added = base.length;
+        const problem = problemAnswer(error, requestId, path, base);
+        status = problem.status;
+        if (lease) {
+          const recordable = isRecordableFailure(error);
+          await settle(lease, (l) => (recordable ? l.complete(recordOf(status, base.slice(added), base, problem.body)) : l.release()), requestId);
+        } else if (failedRequest && isRecordableFailure(error)) {
+          // The handler's transaction rolled back with its claim: record its 4xx under a claim of its own.
+          const record = recordOf(status, base.slice(added), base, problem.body);
+          const start = await plinth.idempotency.begin(failedRequest).catch(() => undefined); // taken meanwhile: answer unrecorded
+          if (start?.kind === 'run') await settle(start.lease, (l) => l.complete(record), requestId);
+        }
+        send(res, status, base, problem.body);
+      }
+      if (status >= 500) log.error({ err: error, requestId, traceId: (context?.trace ?? traceFrom(req.headers.traceparent)).traceId, method, path }, 'request failed');
     } finally {
       const seconds = (performance.now() - started) / 1000;
       metrics.observe(method, routeLabel, status, seconds);
+      span?.end(status >= 500 ? failure : undefined, { 'http.response.status_code': status });
       if (log.isLevelEnabled('debug')) log.debug({ requestId, method, path, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
       release(); // the answer is written (or the handler gave up): this request is no longer in flight
     }
@@ -262,6 +384,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     close() {
       closePromise ??= (async () => {
         closing = true;
+        for (const stream of streams) stream.abort(); // event streams end now: they would never finish by themselves
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inFlight > 0) {
@@ -285,6 +408,54 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       return closePromise;
     },
   };
+}
+
+/** A handler's answer, ready to send (and to record for an `Idempotency-Key`). */
+interface Answer {
+  status: number;
+  headers: HeaderList;
+  /** What the handler set itself (recorded with the answer). */
+  handlerHeaders: HeaderList | undefined;
+  body: string;
+  /** A streamed answer (`responseType: 'stream'`), written as it comes instead of `body`. */
+  stream?: StreamedBody;
+  /** Server-Sent Events (`responseType: 'event-stream'`), written until the stream or the client ends. */
+  events?: EventStream;
+}
+
+/** Status, headers and body of what a handler returned. Throws when it breaks the route's contract. */
+function answerOf(route: RouteDef, result: unknown, headers: HeaderList, handlerHeaders: HeaderList | undefined): Answer {
+  let status = route.status ?? 200;
+  let body: string;
+  // Redirects: a 3xx route, or a handler that sets `Location` and returns nothing
+  // (answered with 302), sends the Location header and an empty body.
+  const redirect = status >= 300 && status < 400;
+  const location = handlerHeaders && headerValue(handlerHeaders, 'location');
+  if (redirect || (result === undefined && location !== undefined)) {
+    if (typeof location !== 'string' || location === '') {
+      throw new Error(`Handler for ${route.method} ${route.path} must set a Location header to redirect`);
+    }
+    status = redirect ? status : 302;
+    body = '';
+  } else if (status === 204) {
+    body = '';
+  } else if (route.responseType === 'text') {
+    if (headerValue(headers, 'content-type') === undefined) headers.push('content-type', 'text/plain; charset=utf-8');
+    body = String(result);
+  } else if (isPreparedJson(result)) {
+    // Checked against the contract and serialized when it was prepared (e.g. once for a cached answer).
+    putHeader(headers, 'content-type', JSON_TYPE);
+    body = result.body;
+  } else {
+    // Parsing the output strips fields the contract does not declare: nothing leaks by accident.
+    const output = route.response.safeParse(result);
+    if (!output.success) {
+      throw new Error(`Handler for ${route.method} ${route.path} returned a response that breaks its contract: ${output.error.message}`);
+    }
+    putHeader(headers, 'content-type', JSON_TYPE);
+    body = JSON.stringify(output.data);
+  }
+  return { status, headers, handlerHeaders, body };
 }
 
 /** A copy of `base` with what the handler set, which wins like a later object key. */
@@ -316,6 +487,14 @@ async function discardBody(req: IncomingMessage, limit: number): Promise<undefin
 function isHttps(req: IncomingMessage, trustProxy: boolean): boolean {
   if ((req.socket as { encrypted?: boolean }).encrypted) return true;
   return trustProxy && req.headers['x-forwarded-proto'] === 'https';
+}
+
+/** `Bearer <token>` from `?access_token=`, when there is one. */
+function accessTokenOf(url: string): string | undefined {
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes('access_token=', q)) return undefined;
+  const token = new URLSearchParams(url.slice(q + 1)).get('access_token');
+  return token ? `Bearer ${token}` : undefined;
 }
 
 function clientIp(req: IncomingMessage, trustProxy: boolean): string {

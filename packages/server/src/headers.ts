@@ -53,7 +53,7 @@ export interface CorsOptions {
 }
 
 const ALLOW_HEADERS = 'authorization, content-type, idempotency-key, if-match, x-request-id, traceparent, tracestate';
-const EXPOSE_HEADERS = 'x-request-id, etag, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, location';
+const EXPOSE_HEADERS = 'x-request-id, etag, idempotent-replayed, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy, location';
 
 /** Adds the CORS response headers for a request's Origin to `list`; nothing when the origin is not allowed. */
 export function addCorsHeaders(list: HeaderList, cors: CorsOptions, origin: string | undefined, preflight: boolean): void {

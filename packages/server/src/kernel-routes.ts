@@ -1,11 +1,13 @@
-import { implement, type Plinth, PlinthError, type RouteImplementation } from '@plinth/core';
+import { implement, type Plinth, PlinthError, prepareJson, type RouteImplementation } from '@plinth/core';
 import { buildOpenApi, kernelRoutes, type OpenApiInfo } from '@plinth/core/contract';
 
 /** `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, implemented from the kernel contract. */
 export function kernelImplementations(plinth: Plinth, allRoutes: () => RouteImplementation[], info: OpenApiInfo): RouteImplementation[] {
   let openapi: Record<string, unknown> | undefined;
+  // Liveness answers the same every time: checked and serialized once.
+  const alive = prepareJson(kernelRoutes.health, { status: 'ok' });
   return [
-    implement(kernelRoutes.health, () => ({ status: 'ok' as const })),
+    implement(kernelRoutes.health, () => alive),
     implement(kernelRoutes.ready, async () => {
       const readiness = await plinth.checkReadiness();
       if (!readiness.ok) {

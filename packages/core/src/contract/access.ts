@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listOf, pageQuery, permissionSchema, userSchema } from './identity.js';
+import { listOf, pageQuery, permissionSchema, sessionSchema, userSchema } from './identity.js';
 import { defineRoute } from './route.js';
 
 export const accessErrors = {
@@ -22,7 +22,14 @@ export const orgRoles = ['owner', 'admin', 'member'] as const;
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]{1,31}$/, 'must be 2-32 lower-case letters, digits, - or _');
 const id = z.string().min(1).max(64);
 
-export const roleSchema = z.object({ name: z.string(), description: z.string().nullable(), builtin: z.boolean(), permissions: z.array(z.string()) });
+export const roleSchema = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  builtin: z.boolean(),
+  permissions: z.array(z.string()),
+  /** Incremented by every change (`ETag`, `If-Match`). */
+  version: z.number().int(),
+});
 export const orgSchema = z.object({ id: z.string(), name: z.string(), slug: z.string(), createdAt: z.string(), role: z.enum(orgRoles).nullable() });
 export const memberSchema = z.object({ userId: z.string(), email: z.string(), name: z.string().nullable(), role: z.enum(orgRoles), createdAt: z.string() });
 
@@ -34,9 +41,17 @@ export const accessRoutes = {
     response: roleSchema,
   }),
   updateRole: defineRoute({
-    method: 'PUT', path: '/v1/roles/:name', operationId: 'updateRole', summary: "Replace a custom role's permissions.", tags: ['access'], permission: 'roles:write',
+    method: 'PUT', path: '/v1/roles/:name', operationId: 'updateRole', summary: "Replace a custom role's permissions (optimistic concurrency: If-Match or version).", tags: ['access'], permission: 'roles:write',
+    versioned: true,
     params: z.object({ name: roleName }),
-    body: z.object({ description: z.string().max(200).optional(), permissions: z.array(permissionSchema).max(200) }).strict(),
+    body: z
+      .object({
+        description: z.string().max(200).optional(),
+        permissions: z.array(permissionSchema).max(200),
+        /** The version the change was made from (or `If-Match: "<version>"`); a stale one is 409. */
+        version: z.number().int().min(1).optional(),
+      })
+      .strict(),
     response: roleSchema,
   }),
   listOrgs: defineRoute({ method: 'GET', path: '/v1/orgs', operationId: 'listOrgs', summary: 'Organizations I belong to (all of them for staff).', tags: ['orgs'], query: pageQuery, response: listOf(orgSchema) }),
@@ -75,6 +90,10 @@ export const accessRoutes = {
     params: z.object({ id }),
     body: z.object({ status: z.enum(['active', 'disabled']).optional(), roles: z.array(roleName).max(20).optional() }).strict(),
     response: userSchema,
+  }),
+  adminListUserSessions: defineRoute({
+    method: 'GET', path: '/v1/admin/users/:id/sessions', operationId: 'adminListUserSessions', summary: "A user's active sessions, newest first.", tags: ['admin'], permission: 'users:read',
+    params: z.object({ id }), response: z.object({ data: z.array(sessionSchema.omit({ current: true })), nextCursor: z.null() }),
   }),
   adminRevokeSessions: defineRoute({
     method: 'POST', path: '/v1/admin/users/:id/revoke-sessions', operationId: 'adminRevokeSessions', summary: "Revoke all of a user's sessions.", tags: ['admin'], permission: 'users:write',

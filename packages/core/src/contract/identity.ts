@@ -165,8 +165,15 @@ export const identityRoutes = {
 
   getMe: defineRoute({ method: 'GET', path: '/v1/me', operationId: 'getMe', summary: 'The signed-in user.', tags: ['me'], response: userSchema }),
   updateMe: defineRoute({
-    method: 'PATCH', path: '/v1/me', operationId: 'updateMe', summary: 'Update my profile.', tags: ['me'],
-    body: z.object({ name: z.string().trim().min(1).max(100).nullable().optional() }).strict(),
+    method: 'PATCH', path: '/v1/me', operationId: 'updateMe', summary: 'Update my profile (optimistic concurrency: If-Match or version).', tags: ['me'],
+    versioned: true,
+    body: z
+      .object({
+        name: z.string().trim().min(1).max(100).nullable().optional(),
+        /** The version the change was made from (or `If-Match: "<version>"`); a stale one is 409. */
+        version: z.number().int().min(1).optional(),
+      })
+      .strict(),
     response: userSchema,
   }),
   deleteMe: defineRoute({

@@ -25,6 +25,26 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
   }));
 }
 
+/** Every POST honours `Idempotency-Key` (the server does it for every route, no handler code). */
+const idempotencyKeyParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes a retry safe: the same key with the same body replays the first answer (with `Idempotent-Replayed: true`); ' +
+    'with another body it is 422 `idempotency.key_reused`; while the first request runs, 409 `idempotency.in_flight`. ' +
+    'Keys are per caller and expire (`idempotency.ttlSeconds`, 24 h by default).',
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+};
+
+const ifMatchParameter = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: 'The version the update was made from, as answered in `ETag` (`"3"`); a stale one is 409 `resource.version_conflict`. Without it, the last write wins.',
+  schema: { type: 'string' },
+};
+
 const problemResponse = {
   description: 'Problem details (RFC 9457)',
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -39,12 +59,21 @@ export function buildOpenApi(routes: readonly RouteDef[], info: OpenApiInfo = {}
     const content =
       route.responseType === 'text'
         ? { 'text/plain': { schema: { type: 'string' } } }
-        : { 'application/json': { schema: schemaOf(route.response, 'output') } };
+        : route.responseType === 'stream'
+          ? { 'text/csv': { schema: { type: 'string' } }, 'application/jsonl': { schema: { type: 'string' } } }
+        : route.responseType === 'event-stream'
+          ? { 'text/event-stream': { schema: { type: 'string' }, 'x-event-data': schemaOf(route.response, 'output') } }
+          : { 'application/json': { schema: schemaOf(route.response, 'output') } };
     (paths[path] ??= {})[route.method.toLowerCase()] = {
       operationId: route.operationId,
       summary: route.summary,
       tags: route.tags ? [...route.tags] : undefined,
-      parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
+      parameters: [
+        ...parametersOf(route.params, 'path'),
+        ...parametersOf(route.query, 'query'),
+        ...(route.method === 'POST' ? [idempotencyKeyParameter] : []),
+        ...(route.versioned ? [ifMatchParameter] : []),
+      ],
       requestBody: route.body
         ? { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } }
         : undefined,

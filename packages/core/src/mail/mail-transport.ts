@@ -11,10 +11,18 @@ export interface MailMessage {
   kind?: string;
 }
 
+/** What a transport may answer for a message it accepted. */
+export interface MailReceipt {
+  /** The provider's id of the message (SMTP `Message-ID`), for delivery tracking. */
+  messageId?: string | undefined;
+}
+
 /** Where outgoing mail goes. One contract, several transports (dev folder, SMTP, memory). */
 export interface MailTransport {
   readonly name: string;
-  send(message: MailMessage): Promise<void>;
+  /** Where messages go, for the circuit breaker and logs (`smtp:host:port`); default `name`. No credentials. */
+  readonly destination?: string;
+  send(message: MailMessage): Promise<void | MailReceipt>;
   close?(): Promise<void>;
 }
 
@@ -24,19 +32,33 @@ export function createDevMailTransport(dir: string, from: string): MailTransport
     name: 'dev',
     async send(message) {
       mkdirSync(dir, { recursive: true });
-      const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}.json`);
-      writeFileSync(file, `${JSON.stringify({ from, ...message }, null, 2)}\n`, { mode: 0o600 });
+      const messageId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
+      writeFileSync(join(dir, `${messageId}.json`), `${JSON.stringify({ from, ...message }, null, 2)}\n`, { mode: 0o600 });
+      return { messageId };
     },
   };
 }
 
-/** Real mail over SMTP (nodemailer), e.g. `smtps://user:pass@smtp.example.com`. */
-export function createSmtpMailTransport(url: string, from: string): MailTransport {
-  const transporter = nodemailer.createTransport(url);
+/**
+ * Real mail over SMTP (nodemailer), e.g. `smtps://user:pass@smtp.example.com`. `timeoutMs` bounds
+ * connecting, the greeting and socket inactivity (default 10000), so a hanging server cannot hold a sender.
+ */
+export function createSmtpMailTransport(url: string, from: string, options: { timeoutMs?: number } = {}): MailTransport {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const transporter = nodemailer.createTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  let destination = 'smtp';
+  try {
+    const parsed = new URL(url);
+    destination = `smtp:${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}`;
+  } catch {
+    // nodemailer reports a bad URL on send
+  }
   return {
     name: 'smtp',
+    destination,
     async send(message) {
-      await transporter.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      const info = await transporter.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      return { messageId: typeof info?.messageId === 'string' ? info.messageId : undefined };
     },
     async close() {
       transporter.close();

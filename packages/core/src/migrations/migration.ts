@@ -1,10 +1,13 @@
 import type { Kysely } from 'kysely';
+import type { FullTextSearch } from '../storage/full-text.js';
 import type { ColumnTypes, DialectName } from '../storage/storage.js';
 
 /** What a migration may know about the database it runs on. */
 export interface MigrationContext {
   dialect: DialectName;
   types: ColumnTypes;
+  /** Builds full-text indexes (FTS5 on SQLite, `tsvector` on PostgreSQL). */
+  fullText: FullTextSearch;
 }
 
 /**

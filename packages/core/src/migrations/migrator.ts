@@ -31,6 +31,13 @@ export interface Migrator {
   up(): Promise<MigrationResult>;
   /** Reverts the last `steps` applied migrations (default 1) in one locked transaction. */
   down(steps?: number): Promise<MigrationResult>;
+  /**
+   * Applies pending migrations inside `trx`, an open transaction the caller
+   * commits: the given ids in the given order (every one must be declared), or
+   * else every pending one. Used by restores, which build a schema and load it
+   * in one transaction.
+   */
+  applyIn(trx: Kysely<any>, ids?: readonly string[]): Promise<MigrationResult>;
 }
 
 const TABLE = 'plinth_migrations';
@@ -48,7 +55,7 @@ export function createMigrator(storage: Storage, migrations: ModuleMigration[], 
     if (byId.has(id)) throw new PlinthError('migrations.failed', `Migration ${id} is declared twice`);
     byId.set(id, m);
   }
-  const ctx = { dialect: storage.dialect, types: storage.types };
+  const ctx = { dialect: storage.dialect, types: storage.types, fullText: storage.fullText };
 
   async function ensureTable(db: Kysely<any>) {
     await db.schema
@@ -111,24 +118,30 @@ export function createMigrator(storage: Storage, migrations: ModuleMigration[], 
     async pending() {
       return (await this.status()).filter((s) => s.appliedAt === null);
     },
-    up: () =>
-      locked(async (trx) => {
-        const rows = await applied(trx);
-        const done = new Set(rows.map((r) => r.id));
-        let seq = rows.reduce((max, r) => Math.max(max, Number(r.seq)), 0);
-        const ids: string[] = [];
-        for (const id of byId.keys()) {
-          if (done.has(id)) continue;
-          await run(id, 'up', trx);
-          const m = byId.get(id)!;
-          await trx
-            .insertInto(TABLE)
-            .values({ id, module: m.module, name: m.migration.name, seq: ++seq, applied_at: new Date(clock.now()).toISOString() })
-            .execute();
-          ids.push(id);
-        }
-        return { ids };
-      }),
+    async applyIn(trx, only) {
+      await ensureTable(trx);
+      const rows = await applied(trx);
+      const done = new Set(rows.map((r) => r.id));
+      let seq = rows.reduce((max, r) => Math.max(max, Number(r.seq)), 0);
+      const unknown = only?.filter((id) => !byId.has(id)) ?? [];
+      if (unknown.length) throw new PlinthError('migrations.unknown', `No loaded module declares ${unknown.join(', ')}`);
+      const ids: string[] = [];
+      for (const id of only ?? [...byId.keys()]) {
+        if (done.has(id)) continue;
+        await run(id, 'up', trx);
+        const m = byId.get(id)!;
+        await trx
+          .insertInto(TABLE)
+          .values({ id, module: m.module, name: m.migration.name, seq: ++seq, applied_at: new Date(clock.now()).toISOString() })
+          .execute();
+        done.add(id);
+        ids.push(id);
+      }
+      return { ids };
+    },
+    up() {
+      return locked((trx) => this.applyIn(trx));
+    },
     down: (steps = 1) =>
       locked(async (trx) => {
         if (!Number.isInteger(steps) || steps < 1) {

@@ -5,6 +5,7 @@ import { PlinthError } from '../errors.js';
 import type { IdGenerator } from '../ids.js';
 import type { Migration } from '../migrations/migration.js';
 import type { Storage } from '../storage/storage.js';
+import { currentTraceparent } from '../trace/context.js';
 
 /** An event to record in the outbox. It is published only if its transaction commits. */
 export interface EventInput {
@@ -22,6 +23,8 @@ export interface OutboxEvent {
   aggregateId: string | null;
   payload: unknown;
   createdAt: string;
+  /** W3C `traceparent` of the request or job that emitted it, when there was one. */
+  traceparent?: string | null;
 }
 
 export const OUTBOX_TABLE = 'plinth_outbox';
@@ -78,6 +81,7 @@ export async function writeOutboxEvent(
       aggregate_id: row.aggregateId,
       payload: deps.storage.toJson(row.payload),
       created_at: row.createdAt,
+      traceparent: (row.traceparent = currentTraceparent() ?? null),
     })
     .execute();
   return row;

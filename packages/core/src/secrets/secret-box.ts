@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { PlinthError } from '../errors.js';
 
 /**
@@ -14,6 +14,19 @@ export interface SecretBox {
   decrypt(boxed: string, context?: string): string;
   /** True when the value was encrypted with another key than the current one. */
   needsRotation(boxed: string): boolean;
+  /**
+   * A keyed hash for looking up or comparing values that must not be stored in clear (a request body
+   * with a password in it): HMAC-SHA-256 under a key derived (HKDF) from encryption key `keyId`
+   * (default: the current one) and `context`. Answers `<keyId>.<base64url>`: the same input gives the
+   * same value under one key, so a value made before a key rotation is checked with `macKeyId(value)`.
+   * Throws `secrets.undecryptable` when `keyId` is not configured.
+   */
+  mac(data: string, context: string, keyId?: string): string;
+}
+
+/** The key id a `mac()` value was made with. */
+export function macKeyId(mac: string): string {
+  return mac.slice(0, Math.max(0, mac.indexOf('.')));
 }
 
 export interface EncryptionKey {
@@ -42,6 +55,18 @@ export function createSecretBox(keys: readonly EncryptionKey[]): SecretBox {
   if (!current) throw new PlinthError('config.invalid', 'At least one encryption key is needed');
   const byId = new Map(keys.map((k) => [k.id, k.key]));
   const aad = (context: string | undefined) => Buffer.from(`plinth:${context ?? ''}`);
+  const macKeys = new Map<string, Buffer>();
+  const macKey = (keyId: string, context: string): Buffer => {
+    const cacheKey = `${keyId}\n${context}`;
+    let derived = macKeys.get(cacheKey);
+    if (!derived) {
+      const key = byId.get(keyId);
+      if (!key) throw new PlinthError('secrets.undecryptable', `Encryption key "${keyId}" is not configured`);
+      derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `plinth-mac:${context}`, 32));
+      macKeys.set(cacheKey, derived);
+    }
+    return derived;
+  };
 
   return {
     currentKeyId: current.id,
@@ -68,5 +93,8 @@ export function createSecretBox(keys: readonly EncryptionKey[]): SecretBox {
       }
     },
     needsRotation: (boxed) => boxed.split('.')[1] !== current.id,
+    mac(data, context, keyId = current.id) {
+      return `${keyId}.${createHmac('sha256', macKey(keyId, context)).update(data).digest('base64url')}`;
+    },
   };
 }

@@ -1,4 +1,5 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { FullTextSearch } from './full-text.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -32,6 +33,8 @@ export interface Storage {
   // biome-ignore lint: the kernel's Kysely instance is untyped; modules bring their own table types.
   readonly db: Kysely<any>;
   readonly types: ColumnTypes;
+  /** Data-modifying statements in WITH (PostgreSQL): two writes in one round trip. */
+  readonly writableCtes: boolean;
   /** Encodes a value for a `types.json` column. */
   toJson(value: unknown): unknown;
   /** Decodes a `types.json` column. */
@@ -45,10 +48,41 @@ export interface Storage {
   forUpdate<QB extends SelectQueryBuilder<any, any, any>>(qb: QB): QB;
   /** Row locks that skip rows locked by others (job and outbox claims). */
   forUpdateSkipLocked<QB extends SelectQueryBuilder<any, any, any>>(qb: QB): QB;
+  /** Full-text search: FTS5 on SQLite, `tsvector` on PostgreSQL. */
+  readonly fullText: FullTextSearch;
   /** Serializes migrations across processes; call first inside the migration transaction. */
   lockMigrations(trx: Kysely<any>): Promise<void>;
+  /**
+   * Calls `onNotify` when a committed transaction signals `channel` (PostgreSQL
+   * LISTEN/NOTIFY on a dedicated connection that reconnects by itself). On SQLite,
+   * where one process owns the database, nothing arrives: callers poll as well.
+   * Answers a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL: runs `text` as the named prepared statement `name` (parsed and
+   * planned once per connection, then only bound and executed), outside any
+   * transaction, errors mapped like every other statement. For hot fixed
+   * statements (the job claim); `text` must be the same for a given `name`.
+   * Undefined on SQLite.
+   */
+  prepared?<R>(name: string, text: string, values: readonly unknown[]): Promise<R[]>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   poolStats(): PoolStats;
+  /**
+   * A number that changes whenever the data may have changed: after every
+   * statement other than a SELECT run through this instance (commits and
+   * rollbacks included) and, when `seesOtherProcesses`, after a commit by any
+   * other connection or process. Read caches compare it; cheap to call.
+   */
+  changeVersion(): number;
+  /**
+   * SQLite group commit (`synchronous: full`): how many writers waited for the
+   * disk and how many WAL syncs served them. Undefined elsewhere.
+   */
+  groupCommitStats?(): { flushes: number; syncs: number } | undefined;
+  /** SQLite: `changeVersion` also sees other processes' commits. PostgreSQL: it cannot, so caches bound staleness by age. */
+  readonly seesOtherProcesses: boolean;
   close(): Promise<void>;
 }

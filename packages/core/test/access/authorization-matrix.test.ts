@@ -429,6 +429,12 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: a.adminListUserSessions, keys: { owner: 'admin', with: ['users:read'], without: ['roles:read'] },
+    request: ({ w }) => ({ params: { id: w.people.customer.id } }),
+    cells: [U,    F,    F,    F,     F,     200,  200,   200,              F],
+    check: (res) => expect(res.body.data.length).toBeGreaterThan(0),
+  },
+  {
     route: a.adminRevokeSessions, keys: { owner: 'admin', with: ['users:write'], without: ['users:read'] },
     request: async ({ w }) => ({ params: { id: (await bystander(w)).id } }),
     cells: [U,    F,    F,    F,     F,     F,    200,   200,              F],

@@ -53,13 +53,13 @@ describe.each(dialects)('access routes on %s', (dialect) => {
     const list = await call(app, 'GET', '/v1/roles', staff);
     expect(list.status).toBe(200);
     expect(list.body.data.map((r: any) => r.name)).toEqual(['admin', 'staff', 'customer']);
-    expect(list.body.data[2].permissions).toEqual(['api_keys:read', 'api_keys:write', 'orgs:create']);
+    expect(list.body.data[2].permissions).toEqual(['api_keys:read', 'api_keys:write', 'notifications:read:own', 'orders:cancel:own', 'orders:create', 'orders:read:own', 'orgs:create', 'payments:create']);
     problem(await call(app, 'GET', '/v1/roles', null), 401, 'auth.unauthenticated');
     problem(await call(app, 'GET', '/v1/roles', carol), 403, 'auth.forbidden');
     // create
     const created = await call(app, 'POST', '/v1/roles', admin, { name: 'support', description: 'Helpdesk', permissions: ['users:read'] });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ name: 'support', description: 'Helpdesk', builtin: false, permissions: ['users:read'] });
+    expect(created.body).toEqual({ name: 'support', description: 'Helpdesk', builtin: false, permissions: ['users:read'], version: 1 });
     problem(await call(app, 'POST', '/v1/roles', admin, { name: 'Bad Name', permissions: [] }), 422, 'validation.failed');
     problem(await call(app, 'POST', '/v1/roles', admin, { name: 'ok', permissions: ['not a permission'] }), 422, 'validation.failed');
     problem(await call(app, 'POST', '/v1/roles', admin, { name: 'ok', permissions: ['users:reed'] }), 422, 'validation.failed');

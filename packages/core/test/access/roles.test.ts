@@ -12,8 +12,14 @@ describe.each(dialects)('roles on %s', (dialect) => {
     const roles = await access.listRoles(as(system));
     expect(roles.map((r) => [r.name, r.builtin])).toEqual([['admin', true], ['staff', true], ['customer', true]]);
     expect(roles[0]!.permissions).toEqual(['*']);
-    expect(roles[1]!.permissions).toEqual(['api_keys:read', 'api_keys:write', 'members:read', 'orgs:create', 'orgs:read', 'roles:read', 'users:read']);
-    expect(roles[2]!.permissions).toEqual(['api_keys:read', 'api_keys:write', 'orgs:create']);
+    expect(roles[1]!.permissions).toEqual([
+      'api_keys:read', 'api_keys:write', 'categories:write', 'inventory:adjust', 'inventory:read', 'jobs:read', 'members:read',
+      'notifications:deliveries', 'notifications:read:own', 'notifications:templates', 'orders:cancel', 'orders:create',
+      'orders:fulfil', 'orders:read', 'orgs:create', 'orgs:read', 'payments:create', 'payments:refund', 'products:write', 'reports:read', 'roles:read', 'users:read', 'webhooks:read',
+    ]);
+    expect(roles[2]!.permissions).toEqual([
+      'api_keys:read', 'api_keys:write', 'notifications:read:own', 'orders:cancel:own', 'orders:create', 'orders:read:own', 'orgs:create', 'payments:create',
+    ]);
   });
 
   it('answers the built-in permission table through the one policy point', async () => {
@@ -55,11 +61,11 @@ describe.each(dialects)('roles on %s', (dialect) => {
     expect(await plinth.can(asSupport, 'users:read')).toBe(false);
 
     const created = await access.createRole({ name: 'support', description: 'Helps customers', permissions: ['users:read', 'roles:read', 'users:read'] }, as(admin));
-    expect(created).toEqual({ name: 'support', description: 'Helps customers', builtin: false, permissions: ['roles:read', 'users:read'] });
+    expect(created).toEqual({ name: 'support', description: 'Helps customers', builtin: false, permissions: ['roles:read', 'users:read'], version: 1 });
     expect(await plinth.can(asSupport, 'users:read')).toBe(true);
 
     const updated = await access.updateRole('support', { permissions: ['members:read'] }, as(admin));
-    expect(updated).toEqual({ name: 'support', description: 'Helps customers', builtin: false, permissions: ['members:read'] });
+    expect(updated).toEqual({ name: 'support', description: 'Helps customers', builtin: false, permissions: ['members:read'], version: 2 });
     expect(await plinth.can(asSupport, 'users:read')).toBe(false);
     expect(await plinth.can(asSupport, 'members:read')).toBe(true);
     expect((await access.listRoles(as(admin))).map((r) => r.name)).toEqual(['admin', 'staff', 'customer', 'support']);
@@ -139,7 +145,9 @@ describe.each(dialects)('roles on %s', (dialect) => {
     await expect(access.setRoles('no-such-user', ['customer'], as(admin))).rejects.toMatchObject({ code: 'access.user_not_found', status: 404 });
     expect(await access.rolesOf(carol.userId)).toEqual(['customer']);
 
-    await access.createRole({ name: 'user-admin', permissions: ['users:write', 'users:read', 'orgs:create', 'api_keys:read', 'api_keys:write', 'members:read', 'orgs:read', 'roles:read'] }, as(admin));
+    // Everything staff and customers hold (whatever the loaded modules grant them), plus users:write.
+    const granted = new Set((await access.listRoles(as(admin))).filter((r) => r.name !== 'admin').flatMap((r) => r.permissions));
+    await access.createRole({ name: 'user-admin', permissions: ['users:write', ...granted] }, as(admin));
     const manager = { ...(await user('mo@example.com', [])), roles: ['user-admin'] };
     await expect(access.setRoles(carol.userId, ['admin'], as(manager))).rejects.toMatchObject({ code: 'auth.forbidden', status: 403 });
     await expect(access.setRoles(admin.userId, [], as(manager))).rejects.toMatchObject({ code: 'auth.forbidden', status: 403 });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { User } from '../../contract/identity.js';
 import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
-import type { Caller, IdentityCore, UserRow } from '../identity/types.js';
+import type { Caller, IdentityCore, SessionView, UserRow } from '../identity/types.js';
 import { accessError } from './errors.js';
 import type { RoleStore } from './roles.js';
 import { type Page, type PageOptions, pageLimit } from './types.js';
@@ -23,7 +23,7 @@ export interface UserChanges {
 
 export interface AdminUserDeps {
   roles: RoleStore;
-  identity: () => Pick<IdentityCore, 'toUser' | 'revokeSessions'>;
+  identity: () => Pick<IdentityCore, 'toUser' | 'revokeSessions' | 'listUserSessions'>;
   audit: () => AuditService;
 }
 
@@ -112,6 +112,13 @@ export function createAdminUserService(kernel: KernelContext, deps: AdminUserDep
         return findUser(id);
       });
       return deps.identity().toUser(row);
+    },
+
+    /** A user's active sessions, newest first (never their tokens). */
+    async listSessions(id: string, caller: Caller): Promise<SessionView[]> {
+      await kernel.authorize(caller.actor, 'users:read');
+      await findUser(id);
+      return deps.identity().listUserSessions(id);
     },
 
     /** Revokes every session of a user; answers how many were active. */

@@ -13,6 +13,19 @@ export function createMembershipCache(kernel: KernelContext) {
     perf: { now: () => kernel.clock.now() },
   });
   const key = (orgId: string, userId: string) => `${orgId}\u0000${userId}`;
+  const drop = (orgId?: string, userId?: string) => {
+    if (orgId !== undefined && userId !== undefined) cache.delete(key(orgId, userId));
+    else cache.clear();
+  };
+  kernel.cache.onRemoteInvalidation((tags) => {
+    for (const tag of tags ?? ['membership']) {
+      if (tag === 'membership') drop();
+      else if (tag.startsWith('membership:')) {
+        const [, orgId, userId] = tag.split(':');
+        drop(orgId, userId);
+      }
+    }
+  });
 
   return {
     async orgRole(orgId: string, userId: string): Promise<OrgRole | null> {
@@ -34,10 +47,10 @@ export function createMembershipCache(kernel: KernelContext) {
       const rows = (await kernel.db.selectFrom('memberships').select('role').distinct().where('user_id', '=', userId).execute()) as { role: OrgRole }[];
       return rows.map((r) => r.role);
     },
-    /** Drops one membership, or (without a user) everything cached. */
-    invalidate(orgId?: string, userId?: string): void {
-      if (orgId !== undefined && userId !== undefined) cache.delete(key(orgId, userId));
-      else cache.clear();
+    /** Drops one membership, or (without a user) everything cached, here and in every other process. */
+    invalidate(orgId?: string, userId?: string): Promise<void> {
+      drop(orgId, userId);
+      return kernel.cache.invalidate([orgId !== undefined && userId !== undefined ? `membership:${orgId}:${userId}` : 'membership']);
     },
   };
 }

@@ -76,4 +76,14 @@ export const accessMigrations: Migration[] = [
       await db.deleteFrom('roles').where('name', 'in', ['admin', 'staff', 'customer']).execute();
     },
   },
+  {
+    name: '0004-add-role-version',
+    // Optimistic concurrency for PUT /v1/roles/:name (If-Match / version).
+    async up(db) {
+      await db.schema.alterTable('roles').addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('roles').dropColumn('version').execute();
+    },
+  },
 ];

@@ -145,7 +145,7 @@ export function createOrgService(kernel: KernelContext, deps: OrgServiceDeps) {
           await deps.audit().record(caller, { action: 'access.org.created', target: { type: 'org', id: row.id }, data: { slug: row.slug, ownerId } });
           return toOrg(row, 'owner');
         });
-        memberships.invalidate(org.id, ownerId);
+        await memberships.invalidate(org.id, ownerId);
         return org;
       } catch (error) {
         if ((error as { code?: string }).code === 'storage.conflict') throw accessError('access.org_slug_taken', `The slug "${input.slug}" is taken`);
@@ -184,7 +184,7 @@ export function createOrgService(kernel: KernelContext, deps: OrgServiceDeps) {
         await db().deleteFrom('organizations').where('id', '=', id).execute();
         await deps.audit().record(caller, { action: 'access.org.deleted', target: { type: 'org', id } });
       });
-      memberships.invalidate();
+      await memberships.invalidate();
     },
 
     async listMembers(actorOrNull: Actor | null, orgId: string, page: PageOptions = {}): Promise<Page<Member>> {
@@ -217,7 +217,7 @@ export function createOrgService(kernel: KernelContext, deps: OrgServiceDeps) {
         await deps.audit().record(caller, { action: 'access.member.added', target: { type: 'org', id: orgId }, data: { userId: user.id, role: input.role } });
         return (await member(orgId, user.id))!;
       });
-      memberships.invalidate(orgId, user.id);
+      await memberships.invalidate(orgId, user.id);
       return toMember(added);
     },
 
@@ -237,7 +237,7 @@ export function createOrgService(kernel: KernelContext, deps: OrgServiceDeps) {
         await deps.audit().record(caller, { action: 'access.member.updated', target: { type: 'org', id: orgId }, data: { userId, before: current.role, after: input.role } });
         return { ...current, role: input.role };
       });
-      memberships.invalidate(orgId, userId);
+      await memberships.invalidate(orgId, userId);
       return toMember(updated);
     },
 
@@ -259,7 +259,7 @@ export function createOrgService(kernel: KernelContext, deps: OrgServiceDeps) {
         await db().deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
         await deps.audit().record(caller, { action: 'access.member.removed', target: { type: 'org', id: orgId }, data: { userId, role: current.role, self } });
       });
-      memberships.invalidate(orgId, userId);
+      await memberships.invalidate(orgId, userId);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { forbidden } from '../../auth.js';
 import { builtinRoles } from '../../contract/access.js';
+import { updateVersioned } from '../../concurrency/versioning.js';
 import { PlinthError, type FieldError } from '../../errors.js';
 import type { KernelContext, PermissionDeclaration } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
@@ -29,6 +30,7 @@ interface RoleRow {
   description: string | null;
   builtin: unknown;
   created_at: string;
+  version: number;
 }
 
 export interface RoleStoreDeps {
@@ -87,10 +89,18 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
     if (started === generation) custom = { map, expiresAt: kernel.clock.now() + ROLE_CACHE_TTL_MS };
     return map;
   }
-  function invalidate(): void {
+  /** Drops the cached role permissions here, and (through the shared cache) in every other process. */
+  function invalidate(): Promise<void> {
+    dropLocal();
+    return kernel.cache.invalidate(['role']);
+  }
+  function dropLocal(): void {
     generation++;
     custom = undefined;
   }
+  kernel.cache.onRemoteInvalidation((tags) => {
+    if (!tags || tags.includes('role')) dropLocal();
+  });
 
   async function permissionsOfRoles(roles: readonly string[]): Promise<ReadonlySet<string>> {
     const builtin = builtinPermissions();
@@ -130,7 +140,7 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
     const permissions = builtin
       ? [...builtinPermissions().get(row.name)!]
       : ((await db().selectFrom('role_permissions').select('permission').where('role', '=', row.name).execute()) as { permission: string }[]).map((r) => r.permission);
-    return { name: row.name, description: row.description, builtin, permissions: permissions.sort() };
+    return { name: row.name, description: row.description, builtin, permissions: permissions.sort(), version: Number(row.version) };
   }
 
   async function findRole(name: string): Promise<RoleRow | undefined> {
@@ -226,7 +236,7 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
       await assertGrantable(caller, permissions, 'permissions');
       const role = await kernel.transaction(async () => {
         if (await findRole(input.name)) throw accessError('access.role_exists', `A role "${input.name}" already exists`);
-        const row: RoleRow = { name: input.name, description: input.description ?? null, builtin: false, created_at: now() };
+        const row: RoleRow = { name: input.name, description: input.description ?? null, builtin: false, created_at: now(), version: 1 };
         try {
           await db().insertInto('roles').values(row).execute();
         } catch (error) {
@@ -235,13 +245,18 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
         }
         if (permissions.length) await db().insertInto('role_permissions').values(permissions.map((permission) => ({ role: row.name, permission }))).execute();
         await deps.audit().record(caller, { action: 'access.role.created', target: { type: 'role', id: row.name }, data: { permissions } });
-        return { name: row.name, description: row.description, builtin: false, permissions };
+        return { name: row.name, description: row.description, builtin: false, permissions, version: 1 };
       });
-      invalidate();
+      await invalidate();
       return role;
     },
 
-    async updateRole(name: string, input: { description?: string | undefined; permissions: readonly string[] }, caller: Caller): Promise<Role> {
+    async updateRole(
+      name: string,
+      input: { description?: string | undefined; permissions: readonly string[] },
+      caller: Caller,
+      options: { expectedVersion?: number | undefined } = {},
+    ): Promise<Role> {
       const permissions = [...new Set(input.permissions)].sort();
       await requireCustomRole(name);
       await assertGrantable(caller, permissions, 'permissions');
@@ -249,13 +264,14 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
         const row = await requireCustomRole(name);
         const before = (await toRole(row)).permissions;
         const description = input.description === undefined ? row.description : input.description;
-        if (description !== row.description) await db().updateTable('roles').set({ description }).where('name', '=', name).execute();
+        // First statement of the change: a stale version changes nothing (and, on PostgreSQL, the row stays locked to the end).
+        const version = await updateVersioned(db(), { table: 'roles', idColumn: 'name', id: name, expected: options.expectedVersion, set: { description }, resource: 'role' });
         await db().deleteFrom('role_permissions').where('role', '=', name).execute();
         if (permissions.length) await db().insertInto('role_permissions').values(permissions.map((permission) => ({ role: name, permission }))).execute();
         await deps.audit().record(caller, { action: 'access.role.updated', target: { type: 'role', id: name }, data: { before, after: permissions } });
-        return { name, description, builtin: false, permissions };
+        return { name, description, builtin: false, permissions, version };
       });
-      invalidate();
+      await invalidate();
       return role;
     },
 
@@ -268,7 +284,7 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
         await db().deleteFrom('roles').where('name', '=', name).execute();
         await deps.audit().record(caller, { action: 'access.role.deleted', target: { type: 'role', id: name }, data: { holders } });
       });
-      invalidate();
+      await invalidate();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { etag, expectedVersion } from '../../concurrency/versioning.js';
 import { accessRoutes } from '../../contract/access.js';
 import { type HandlerContext, implement } from '../../module.js';
 import type { RouteDef } from '../../contract/route.js';
@@ -14,8 +15,17 @@ export function callerOf(ctx: HandlerContext<RouteDef>): Caller {
 /** The access module's HTTP routes: parse, call the service, answer. */
 export const accessRouteImplementations = [
   implement(accessRoutes.listRoles, async (ctx) => ({ data: await access(ctx).listRoles(callerOf(ctx)) })),
-  implement(accessRoutes.createRole, (ctx) => access(ctx).createRole(ctx.body, callerOf(ctx))),
-  implement(accessRoutes.updateRole, (ctx) => access(ctx).updateRole(ctx.params.name, ctx.body, callerOf(ctx))),
+  implement(accessRoutes.createRole, async (ctx) => {
+    const role = await access(ctx).createRole(ctx.body, callerOf(ctx));
+    ctx.setHeader('etag', etag(role.version));
+    return role;
+  }),
+  implement(accessRoutes.updateRole, async (ctx) => {
+    const { description, permissions } = ctx.body;
+    const role = await access(ctx).updateRole(ctx.params.name, { description, permissions }, callerOf(ctx), { expectedVersion: expectedVersion(ctx) });
+    ctx.setHeader('etag', etag(role.version));
+    return role;
+  }),
 
   implement(accessRoutes.listOrgs, (ctx) => access(ctx).listOrgs(ctx.actor, ctx.query)),
   implement(accessRoutes.createOrg, (ctx) => access(ctx).createOrg(ctx.body, callerOf(ctx))),
@@ -30,5 +40,6 @@ export const accessRouteImplementations = [
   implement(accessRoutes.adminListUsers, (ctx) => access(ctx).listUsers(ctx.query, callerOf(ctx))),
   implement(accessRoutes.adminGetUser, (ctx) => access(ctx).getUser(ctx.params.id, callerOf(ctx))),
   implement(accessRoutes.adminUpdateUser, (ctx) => access(ctx).updateUser(ctx.params.id, ctx.body, callerOf(ctx))),
+  implement(accessRoutes.adminListUserSessions, async (ctx) => ({ data: await access(ctx).listUserSessions(ctx.params.id, callerOf(ctx)), nextCursor: null })),
   implement(accessRoutes.adminRevokeSessions, async (ctx) => ({ revoked: await access(ctx).revokeUserSessions(ctx.params.id, callerOf(ctx)) })),
 ];

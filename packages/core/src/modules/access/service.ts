@@ -3,7 +3,7 @@ import type { Actor, ResourceRef } from '../../auth.js';
 import type { User } from '../../contract/identity.js';
 import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
-import type { Caller, IdentityCore } from '../identity/types.js';
+import type { Caller, IdentityCore, SessionView } from '../identity/types.js';
 import { createAdminUserService, type UserChanges, type UserQuery } from './admin-users.js';
 import { createMembershipCache } from './memberships.js';
 import { createOrgService } from './orgs.js';
@@ -38,7 +38,8 @@ export interface AccessService {
   listRoles(caller: Caller): Promise<Role[]>;
   getRole(name: string, caller: Caller): Promise<Role>;
   createRole(input: { name: string; description?: string | undefined; permissions: readonly string[] }, caller: Caller): Promise<Role>;
-  updateRole(name: string, input: { description?: string | undefined; permissions: readonly string[] }, caller: Caller): Promise<Role>;
+  /** With `expectedVersion` (If-Match or `version`), a stale version is 409 `resource.version_conflict` and changes nothing. */
+  updateRole(name: string, input: { description?: string | undefined; permissions: readonly string[] }, caller: Caller, options?: { expectedVersion?: number | undefined }): Promise<Role>;
   deleteRole(name: string, caller: Caller): Promise<void>;
 
   // Organizations
@@ -58,6 +59,8 @@ export interface AccessService {
   getUser(id: string, caller: Caller): Promise<User>;
   updateUser(id: string, changes: UserChanges, caller: Caller): Promise<User>;
   revokeUserSessions(id: string, caller: Caller): Promise<number>;
+  /** A user's active sessions, newest first (`users:read`). */
+  listUserSessions(id: string, caller: Caller): Promise<SessionView[]>;
   /**
    * Called when an account is deleted, inside its transaction: drops the user's roles and
    * memberships, and the organizations they were alone in. Refuses (409 `access.last_owner`)
@@ -116,9 +119,9 @@ export function createAccessService(kernel: KernelContext): AccessService {
       await kernel.authorize(caller.actor, 'roles:write');
       return roles.createRole(input, caller);
     },
-    async updateRole(name, input, caller) {
+    async updateRole(name, input, caller, options) {
       await kernel.authorize(caller.actor, 'roles:write');
-      return roles.updateRole(name, input, caller);
+      return roles.updateRole(name, input, caller, options);
     },
     async deleteRole(name, caller) {
       await kernel.authorize(caller.actor, 'roles:write');
@@ -140,6 +143,7 @@ export function createAccessService(kernel: KernelContext): AccessService {
     getUser: users.getUser,
     updateUser: users.updateUser,
     revokeUserSessions: users.revokeSessions,
+    listUserSessions: users.listSessions,
 
     async forgetUser(userId) {
       await kernel.transaction(async (tx) => {

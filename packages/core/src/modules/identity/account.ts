@@ -16,6 +16,7 @@
  */
 import { type Actor, forbidden } from '../../auth.js';
 import type { User } from '../../contract/identity.js';
+import { updateVersioned, versionConflict } from '../../concurrency/versioning.js';
 import { PlinthError } from '../../errors.js';
 import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
@@ -27,7 +28,11 @@ import type { Caller, IdentityCore, UserRow } from './types.js';
 import { emailKey } from './users.js';
 
 export interface AccountService {
-  updateProfile(input: { name?: string | null | undefined }, caller: Caller): Promise<User>;
+  /**
+   * Changes the profile. With `expectedVersion` (from `If-Match` or the body) a stale version is 409
+   * `resource.version_conflict` and changes nothing; without it the last write wins.
+   */
+  updateProfile(input: { name?: string | null | undefined }, caller: Caller, options?: { expectedVersion?: number | undefined }): Promise<User>;
   /** Checks the current password, sets the new one, revokes every other session. */
   changePassword(input: { currentPassword: string; newPassword: string }, caller: Caller): Promise<void>;
   /** Sends a confirmation link to the new address; the change applies when it is opened. */
@@ -88,17 +93,22 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
   }
 
   return {
-    async updateProfile(input, caller) {
+    async updateProfile(input, caller, options = {}) {
       const { user } = await me(caller);
+      const expected = options.expectedVersion;
+      if (expected !== undefined && expected !== Number(user.version)) throw versionConflict('user', Number(user.version));
       if (input.name === undefined || input.name === user.name) return core.toUser(user);
       await kernel.transaction(async () => {
         const now = iso(kernel.clock.now());
-        await db()
-          .updateTable('users')
-          .set((eb) => ({ name: input.name ?? null, updated_at: now, version: eb('version', '+', 1) }))
-          .where('id', '=', user.id)
-          .where('status', '!=', 'deleted')
-          .execute();
+        // The version is checked again by the update itself: a change that landed since the read above is a 409 too.
+        await updateVersioned(db(), {
+          table: 'users',
+          id: user.id,
+          expected,
+          set: { name: input.name ?? null, updated_at: now },
+          where: (eb) => eb('status', '!=', 'deleted'),
+          resource: 'user',
+        });
         await audit()?.record(caller, { action: 'auth.profile.updated', target: { type: 'user', id: user.id }, data: { fields: ['name'] } });
       });
       const updated = await core.findUserById(user.id);
@@ -199,7 +209,8 @@ export function createAccountService(kernel: KernelContext, core: IdentityCore, 
       // Where someone else acted on me (an admin, say), their address and browser are theirs, not mine.
       const auditEvents = [...new Map(events.map((e) => [e.id, e])).values()]
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map((e) => (e.actorType === 'user' && e.actorId === id ? e : { ...e, ip: null, userAgent: null, requestId: null }));
+        // The chain position and hash are the log's integrity data, not the user's.
+        .map(({ seq: _seq, hash: _hash, ...e }) => (e.actorType === 'user' && e.actorId === id ? e : { ...e, ip: null, userAgent: null, requestId: null }));
       return {
         exportedAt: iso(kernel.clock.now()),
         profile: { ...profile, emailVerifiedAt: user.email_verified_at },

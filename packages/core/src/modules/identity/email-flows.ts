@@ -24,6 +24,7 @@ import { newOpaqueToken, sha256 } from './secure-token.js';
 import { createThrottle } from './throttle.js';
 import type { Caller, IdentityCore, UserRow } from './types.js';
 import { emailKey } from './users.js';
+import type { NotificationsService } from '../notifications/service.js';
 
 export type EmailTokenPurpose = 'verify_email' | 'password_reset' | 'change_email';
 
@@ -86,10 +87,23 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
   const invalidToken = () => identityError('auth.invalid_email_token', 'This link is not valid, was already used or has expired');
   const background = new Set<Promise<void>>();
 
-  /** Sends one message; a failure is logged (scrubbed of tokens) and swallowed. */
-  async function deliver(message: { to: string; subject: string; text: string; kind: string }): Promise<void> {
+  /**
+   * Sends one message; a failure is logged (scrubbed of tokens) and swallowed. Messages with
+   * template variables go through the notifications module when it is loaded (its templates,
+   * delivery tracking and retries); otherwise straight to `kernel.mail`.
+   */
+  async function deliver(message: { to: string; subject: string; text: string; kind: string; userId?: string; variables?: Record<string, string> }): Promise<void> {
     try {
-      await kernel.mail.send(message);
+      const notifications = message.variables ? kernel.optionalService<NotificationsService>('notifications') : undefined;
+      if (notifications && message.variables) {
+        const sent = await notifications.sendEmailNow({ template: message.kind, to: message.to, userId: message.userId ?? null, variables: message.variables });
+        if (sent.status === 'sent') kernel.logger.debug({ kind: message.kind, transport: kernel.mail.name, deliveryId: sent.id }, 'mail sent');
+        else if (sent.error) kernel.logger.warn({ kind: message.kind, transport: kernel.mail.name, deliveryId: sent.id, err: sent.error.replace(TOKEN_LIKE, '[redacted]') }, 'mail could not be sent');
+        else kernel.logger.debug({ kind: message.kind, transport: kernel.mail.name, deliveryId: sent.id }, 'mail queued');
+        return;
+      }
+      const { variables: _variables, userId: _userId, ...mail } = message;
+      await kernel.mail.send(mail);
       kernel.logger.debug({ kind: message.kind, transport: kernel.mail.name }, 'mail sent');
     } catch (error) {
       const reason = String((error as Error)?.message ?? error).replace(TOKEN_LIKE, '[redacted]').slice(0, 300);
@@ -204,12 +218,16 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
     verify: (user: UserRow, token: string) => ({
       to: user.email,
       kind: 'identity.verify_email',
+      userId: user.id,
+      variables: { greeting: hello(user), link: `${appUrl}/verify-email?token=${token}`, lifetime: lifetime(verifyEmailTtlSeconds) },
       subject: 'Confirm your email address',
       text: `${hello(user)}\n\nPlease confirm your email address by opening this link:\n\n${appUrl}/verify-email?token=${token}\n\nThe link works once and expires in ${lifetime(verifyEmailTtlSeconds)}. If you did not create an account, you can ignore this message.\n`,
     }),
     reset: (user: UserRow, token: string) => ({
       to: user.email,
       kind: 'identity.password_reset',
+      userId: user.id,
+      variables: { greeting: hello(user), link: `${appUrl}/reset-password?token=${token}`, lifetime: lifetime(passwordResetTtlSeconds) },
       subject: 'Reset your password',
       text: `${hello(user)}\n\nSomeone (hopefully you) asked to reset the password of your account. To choose a new password, open this link:\n\n${appUrl}/reset-password?token=${token}\n\nThe link works once and expires in ${lifetime(passwordResetTtlSeconds)}. If you did not ask for this, ignore this message: your password stays as it is.\n`,
     }),
@@ -348,6 +366,7 @@ export function createEmailFlows(kernel: KernelContext, core: IdentityCore): Ema
 
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
+      await kernel.optionalService<NotificationsService>('notifications')?.settled();
     },
   };
 }

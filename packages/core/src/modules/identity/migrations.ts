@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Migration } from '../../migrations/migration.js';
 
 /** Identity tables. Secrets are stored hashed (tokens, codes, passwords) or encrypted (TOTP secrets, signing keys). */
@@ -206,6 +207,17 @@ export const identityMigrations: Migration[] = [
     async down(db) {
       await db.schema.dropTable('oidc_states').execute();
       await db.schema.dropTable('oidc_identities').execute();
+    },
+  },
+  {
+    // A session keeps every token it rotated; a refresh only touches its live one.
+    // Without this, each rotation scanned the session's whole token history.
+    name: '0009-index-live-refresh-tokens',
+    async up(db) {
+      await db.schema.createIndex('refresh_tokens_live_idx').on('refresh_tokens').column('session_id').where(sql.ref('rotated_at'), 'is', null).execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('refresh_tokens_live_idx').execute();
     },
   },
 ];

@@ -82,6 +82,7 @@ export function createIdentityService(kernel: KernelContext) {
       return tokensFor(user, sessionId, refreshToken);
     },
     revokeSessions: (userId, options) => sessions.revokeForUser(userId, options),
+    listUserSessions: async (userId) => (await sessions.list(userId)).map(sessionView),
     hashPassword: (password) => hasher.hash(password),
     verifyPassword: (hash, password) => hasher.verify(hash, password),
     assertStrongPassword,

@@ -34,6 +34,16 @@ export interface UserRow {
   version: number;
 }
 
+export interface SessionView {
+  id: string;
+  userAgent: string | null;
+  ip: string | null;
+  authMethod: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+}
+
 export type AuthMethod = 'password' | 'mfa' | `oidc:${string}`;
 
 /** What the identity core offers the other identity files (MFA, email flows, account, OIDC, API keys) and the access module. */
@@ -44,6 +54,8 @@ export interface IdentityCore {
   findUserByEmail(email: string): Promise<UserRow | undefined>;
   /** Creates a session for a signed-in user and answers its tokens (in the current transaction, if any). */
   issueSession(user: UserRow, method: AuthMethod, caller: Caller): Promise<Tokens>;
+  /** A user's active sessions (API shape), newest first. */
+  listUserSessions(userId: string): Promise<SessionView[]>;
   /** Revokes a user's sessions (all, or all but one); answers how many. */
   revokeSessions(userId: string, options: { exceptSessionId?: string; reason: string }): Promise<number>;
   /** Argon2id with the configured parameters. */

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
 import { mapPostgresError } from './postgres-errors.js';
+import { postgresFullText } from './postgres-full-text.js';
+import { createPostgresListener } from './postgres-listener.js';
 
 export interface PostgresStorageOptions {
   connectionString: string;
@@ -43,27 +45,43 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
-  const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError) });
+  const writes = { count: 0 };
+  const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError, writes) });
   let closed = false;
 
   return {
     dialect: 'postgres',
     db,
     types: { json: 'jsonb', timestamp: 'timestamptz(3)', serialPrimaryKey: 'bigserial', boolean: 'boolean' },
+    writableCtes: true,
     toJson: (value) => JSON.stringify(value),
     // pg already parses json/jsonb columns; parsing again would break JSON string values ("hello").
     fromJson: <T>(raw: unknown) => raw as T,
     fromBoolean: (raw) => raw === true,
     forUpdate: (qb) => qb.forUpdate() as typeof qb,
     forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked() as typeof qb,
+    fullText: postgresFullText,
     async lockMigrations(trx) {
       // Held until the migration transaction ends; advisory locks are per database.
       await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
     },
+    async prepared<R>(name: string, text: string, values: readonly unknown[]): Promise<R[]> {
+      try {
+        const result = await pool.query({ name, text, values: values as unknown[] });
+        return result.rows as R[];
+      } catch (error) {
+        throw mapPostgresError(error);
+      } finally {
+        writes.count++; // prepared statements are the hot writes (claims): count them for read caches
+      }
+    },
+    listen: (channel, onNotify) => createPostgresListener(options.connectionString, channel, onNotify),
     async ping() {
       await sql`select 1`.execute(db);
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    changeVersion: () => writes.count,
+    seesOtherProcesses: false,
     async close() {
       if (closed) return;
       closed = true;

@@ -16,6 +16,8 @@ function bindable(value: unknown): unknown {
 export class SqliteConnection implements DatabaseConnection {
   readonly #db: Database;
   readonly #statements = new LRUCache<string, Statement>({ max: 500 });
+  /** Whether a statement that may write has run since `takeWritten()` was last called. */
+  #written = false;
 
   constructor(db: Database) {
     this.#db = db;
@@ -36,6 +38,7 @@ export class SqliteConnection implements DatabaseConnection {
       const params = query.parameters.map(bindable);
       if (statement.reader) return Promise.resolve({ rows: statement.all(params) as R[] });
       const { changes, lastInsertRowid } = statement.run(params);
+      if (!/^\s*begin\b/i.test(query.sql)) this.#written = true;
       return Promise.resolve({
         numAffectedRows: BigInt(changes),
         insertId: BigInt(lastInsertRowid),
@@ -51,6 +54,13 @@ export class SqliteConnection implements DatabaseConnection {
     // A fresh statement: an iterating statement cannot be shared.
     const statement = this.#db.prepare(query.sql);
     for (const row of statement.iterate(query.parameters.map(bindable))) yield { rows: [row as R] };
+  }
+
+  /** Whether anything may have been written since the last call (then resets). */
+  takeWritten(): boolean {
+    const written = this.#written;
+    this.#written = false;
+    return written;
   }
 
   clearCache(): void {

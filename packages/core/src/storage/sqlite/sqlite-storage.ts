@@ -3,6 +3,7 @@ import { withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 import { mapSqliteError } from './sqlite-errors.js';
+import { sqliteFullText } from './sqlite-full-text.js';
 
 export function createSqliteStorage(options: SqliteDriverOptions): Storage {
   const driver = new SqliteDriver(options);
@@ -12,19 +13,22 @@ export function createSqliteStorage(options: SqliteDriverOptions): Storage {
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
   };
-  const db = new Kysely<any>({ dialect: withErrorMapping(dialect, mapSqliteError) });
+  const writes = { count: 0 };
+  const db = new Kysely<any>({ dialect: withErrorMapping(dialect, mapSqliteError, writes) });
   let closed = false;
 
   return {
     dialect: 'sqlite',
     db,
     types: { json: 'text', timestamp: 'text', serialPrimaryKey: 'integer', boolean: 'integer' },
+    writableCtes: false,
     toJson: (value) => JSON.stringify(value),
     fromJson: <T>(raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as T) : (raw as T)),
     fromBoolean: (raw) => raw === 1 || raw === true || raw === '1',
     // BEGIN IMMEDIATE already holds the one write lock for the whole transaction.
     forUpdate: (qb) => qb,
     forUpdateSkipLocked: (qb) => qb,
+    fullText: sqliteFullText,
     async lockMigrations(trx) {
       // The first statement writes, so the transaction takes the write lock now
       // (waiting up to busy_timeout) instead of failing later on upgrade.
@@ -32,10 +36,16 @@ export function createSqliteStorage(options: SqliteDriverOptions): Storage {
       await sql`insert into plinth_migration_lock (id, locked_at) values (1, ${new Date().toISOString()})
         on conflict (id) do update set locked_at = excluded.locked_at`.execute(trx);
     },
+    // One process holds the database: its own writers wake its workers directly.
+    listen: async () => async () => {},
     async ping() {
       await sql`select 1`.execute(db);
     },
     poolStats: () => ({ total: closed ? 0 : 1, idle: closed ? 0 : 1, waiting: 0 }),
+    // Both only grow, so their sum changes whenever either does.
+    changeVersion: () => writes.count + driver.dataVersion(),
+    seesOtherProcesses: true,
+    groupCommitStats: () => driver.walSyncStats(),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,4 +1,5 @@
 import { identityRoutes } from '../../../contract/identity.js';
+import { etag } from '../../../concurrency/versioning.js';
 import { PlinthError } from '../../../errors.js';
 import { type HandlerContext, implement } from '../../../module.js';
 import type { IdentityService } from '../service.js';
@@ -32,8 +33,14 @@ export const authRoutes = [
   }),
   implement(identityRoutes.revokeOtherSessions, async (ctx) => ({ revoked: await identityOf(ctx).revokeOtherSessions(ctx.actor!, callerOf(ctx)) })),
   implement(identityRoutes.getMe, async (ctx) => {
-    const row = await identityOf(ctx).findUserById(userIdOf(ctx));
-    if (!row) throw new PlinthError('auth.invalid_token', 'This account no longer exists', { status: 401 });
-    return identityOf(ctx).toUser(row);
+    const id = userIdOf(ctx);
+    // Read on every page load of an app: served from the read cache until any write (or, on PostgreSQL, `cache.maxAgeMs`).
+    const user = await ctx.kernel.cache.get(`identity:me:${id}`, async () => {
+      const row = await identityOf(ctx).findUserById(id);
+      return row ? identityOf(ctx).toUser(row) : null;
+    });
+    if (!user) throw new PlinthError('auth.invalid_token', 'This account no longer exists', { status: 401 });
+    ctx.setHeader('etag', etag(user.version));
+    return user;
   }),
 ];

@@ -1,3 +1,4 @@
+import { etag, expectedVersion } from '../../../concurrency/versioning.js';
 import { identityRoutes } from '../../../contract/identity.js';
 import { type HandlerContext, implement } from '../../../module.js';
 import type { AccountService } from '../account.js';
@@ -26,7 +27,11 @@ export const emailFlowRoutes = [
 
 /** The signed-in user's account (`/v1/me...`); `GET /v1/me` is in auth.ts. */
 export const meRoutes = [
-  implement(identityRoutes.updateMe, (ctx) => servicesOf(ctx).account.updateProfile(ctx.body, callerOf(ctx))),
+  implement(identityRoutes.updateMe, async (ctx) => {
+    const user = await servicesOf(ctx).account.updateProfile({ name: ctx.body.name }, callerOf(ctx), { expectedVersion: expectedVersion(ctx) });
+    ctx.setHeader('etag', etag(user.version));
+    return user;
+  }),
   implement(identityRoutes.changePassword, async (ctx) => {
     await servicesOf(ctx).account.changePassword(ctx.body, callerOf(ctx));
     return { ok: true as const };

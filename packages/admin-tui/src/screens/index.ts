@@ -1,0 +1,16 @@
+import { auditScreen } from './audit.js';
+import { catalogScreen } from './catalog.js';
+import { dashboardScreen } from './dashboard.js';
+import { jobsScreen } from './jobs.js';
+import { ordersScreen } from './orders.js';
+import type { ScreenDef } from './screen.js';
+import { usersScreen } from './users.js';
+
+/**
+ * The console's screens, in tab order (keys 1-9). Add a screen by appending a
+ * `ScreenDef`: the tab bar, the number keys and the help screen follow.
+ */
+export const builtinScreens: readonly ScreenDef[] = [dashboardScreen, usersScreen, ordersScreen, catalogScreen, jobsScreen, auditScreen];
+
+export { auditScreen, catalogScreen, dashboardScreen, jobsScreen, ordersScreen, usersScreen };
+export type { ScreenDef };

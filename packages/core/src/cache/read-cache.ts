@@ -1,0 +1,171 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import type { SharedLayer } from './shared-layer.js';
+
+/**
+ * A cache for hot reads (`kernel.cache`), in two layers.
+ *
+ * In process: kept correct by the storage's change version rather than by
+ * invalidation calls scattered through the code: an entry is served only while
+ * no write has run through this Plinth instance since it was loaded, no other
+ * process has announced a commit (Redis pub/sub, when configured) and, on
+ * SQLite, no other process has committed. That is all SQLite needs (its change
+ * version sees every commit); on PostgreSQL an entry is also served for at most
+ * `maxAgeMs`, which bounds what no signal covers. Coarse on purpose: any write
+ * drops every entry.
+ *
+ * Shared (when Redis is configured): reads that name their `tags` are also kept
+ * in Redis for every process, valid while the tags' generations are unchanged;
+ * a commit whose outbox events touch a tag (`product`, `product:<id>`: the
+ * event's aggregate) bumps its generation before `transaction()` returns, then
+ * tells the other processes. `ttlSeconds` bounds an entry whose invalidation
+ * could not reach Redis.
+ */
+export interface ReadCache {
+  /**
+   * The value cached under `key`, or what `load()` returns (then cached).
+   * Inside a transaction the cache is bypassed: a transaction reads its own,
+   * uncommitted writes, which other callers must not see. Values are frozen:
+   * treat them as read-only. With `tags`, the value is shared through Redis (it must be JSON).
+   */
+  get<T>(key: string, load: () => Promise<T>, options?: ReadOptions): Promise<T>;
+  /** Marks `tags` changed by a commit: shared entries on them are stale everywhere. Called by `transaction()`. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  /** Forgets every in-process entry. */
+  clear(): void;
+  /**
+   * Calls `listener` when another process announces a commit, with its tags (`undefined`: messages
+   * may have been missed, drop everything). For modules that keep caches of their own.
+   */
+  onRemoteInvalidation(listener: (tags: readonly string[] | undefined) => void): void;
+  /** Lookups by layer, for the hit-ratio metric. */
+  readonly stats: CacheStats;
+}
+
+export interface ReadOptions {
+  /** What the value depends on (outbox aggregates: `product`, `product:<id>`); shares it through Redis. */
+  tags?: readonly string[];
+}
+
+export interface CacheStats {
+  memoryHits: number;
+  sharedHits: number;
+  misses: number;
+}
+
+interface Entry {
+  value: unknown;
+  version: number;
+  epoch: number;
+  loadedAt: number;
+}
+
+export interface ReadCacheOptions {
+  storage: Pick<Storage, 'changeVersion' | 'seesOtherProcesses'>;
+  clock: Clock;
+  maxEntries: number;
+  maxAgeMs: number;
+  /** Whether the caller runs inside a transaction (then the cache is bypassed). */
+  inTransaction: () => boolean;
+  /** The Redis layer, when configured. */
+  shared?: SharedLayer;
+  /** How long an invalidation failure keeps this process off the shared layer, in ms. */
+  sharedTtlMs?: number;
+  logger?: Logger;
+}
+
+/** The in-process half's hook for the shared layer: another process committed. */
+export interface RemoteInvalidation {
+  remoteInvalidated(tags: readonly string[] | undefined): void;
+}
+
+export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteInvalidation {
+  const { storage, clock, maxEntries, maxAgeMs, inTransaction, shared, logger } = options;
+  const stats: CacheStats = { memoryHits: 0, sharedHits: 0, misses: 0 };
+  const memoryOn = maxEntries > 0 && maxAgeMs > 0;
+  const entries = memoryOn ? new LRUCache<string, Entry>({ max: maxEntries }) : undefined;
+  // SQLite's change version covers other processes' commits too: age adds nothing there.
+  const ageLimited = !storage.seesOtherProcesses;
+  let epoch = 0;
+  /** Until then this process reads around Redis: an invalidation of its own did not reach it. */
+  let bypassSharedUntil = 0;
+  let lastSharedError = Number.NEGATIVE_INFINITY;
+  const listeners: ((tags: readonly string[] | undefined) => void)[] = [];
+
+  const sharedFailed = (error: unknown, what: string) => {
+    const now = clock.now();
+    if (now - lastSharedError > 30_000) logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `shared cache: ${what} failed; reading the database`);
+    lastSharedError = now;
+  };
+
+  async function loadShared<T>(key: string, tags: readonly string[], load: () => Promise<T>): Promise<T> {
+    if (!shared || clock.now() < bypassSharedUntil) {
+      stats.misses++;
+      return load();
+    }
+    let generations: string[] | undefined;
+    try {
+      const found = await shared.read(key, tags);
+      if (found.hit) {
+        stats.sharedHits++;
+        return found.value as T;
+      }
+      generations = found.generations;
+    } catch (error) {
+      sharedFailed(error, 'read');
+    }
+    stats.misses++;
+    const value = await load();
+    if (generations) await shared.write(key, generations, value).catch((error: unknown) => sharedFailed(error, 'write'));
+    return value;
+  }
+
+  return {
+    stats,
+    async get<T>(key: string, load: () => Promise<T>, readOptions?: ReadOptions): Promise<T> {
+      if (inTransaction()) return load();
+      const tags = readOptions?.tags;
+      if (!entries) return tags?.length ? loadShared(key, tags, load) : (stats.misses++, load());
+      // Read the version before loading: a write that lands during the load leaves the entry already stale.
+      const version = storage.changeVersion();
+      const seenEpoch = epoch;
+      const now = clock.now();
+      const hit = entries.get(key);
+      if (hit && hit.version === version && hit.epoch === seenEpoch && (!ageLimited || now - hit.loadedAt < maxAgeMs)) {
+        stats.memoryHits++;
+        return hit.value as T;
+      }
+      const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
+      entries.set(key, { value, version, epoch: seenEpoch, loadedAt: now });
+      return value;
+    },
+    async invalidate(tags) {
+      if (!shared || tags.length === 0) return;
+      try {
+        await shared.invalidate(tags);
+      } catch (error) {
+        // Other processes may serve their shared entries until `ttlSeconds`; this one reads around them.
+        bypassSharedUntil = clock.now() + (options.sharedTtlMs ?? 60_000);
+        sharedFailed(error, 'invalidation');
+      }
+    },
+    clear() {
+      entries?.clear();
+    },
+    onRemoteInvalidation(listener) {
+      listeners.push(listener);
+    },
+    remoteInvalidated(tags) {
+      epoch++;
+      for (const listener of listeners) listener(tags);
+    },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
+}

@@ -1,0 +1,279 @@
+/**
+ * Terminology
+ * - key: the `Idempotency-Key` header of a POST, 1..255 printable ASCII characters.
+ * - scope: whose key it is. `user:<id>`, `api_key:<id>`, `system:<name>` for a caller;
+ *   for an anonymous request `anon:<fingerprint>`, so an anonymous key is bound to the whole
+ *   request (which carries its credential: a password, a refresh or reset token).
+ * - fingerprint: HMAC-SHA-256 (keyed with the secret box, never a bare hash: bodies hold
+ *   passwords) of the method, the path with its query and the canonical JSON body.
+ * - lease: the right to run the request under a key; in flight until `locked_until`, after
+ *   which another request may take the key over (the holder crashed).
+ * - record: the status, headers and body of the first answer, encrypted, replayed to retries.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Actor } from '../auth.js';
+import { PlinthError } from '../errors.js';
+import type { KernelContext } from '../module.js';
+import { macKeyId } from '../secrets/secret-box.js';
+import { canonicalJson } from '../canonical-json.js';
+import { IDEMPOTENCY_TABLE } from './migration.js';
+
+/** What identifies a request for idempotency. */
+export interface IdempotentRequest {
+  /** The caller; `null` for an anonymous request. */
+  actor: Actor | null;
+  /** The `Idempotency-Key` header as received. */
+  key: string | string[];
+  method: string;
+  /** The path with its query string, as requested. */
+  target: string;
+  /** The parsed JSON body; `undefined` when there is none. */
+  body: unknown;
+}
+
+/** An answer as recorded and replayed: status, the headers the handler set (lower-case), the body text. */
+export interface RecordedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The right to run a request under its key. Settle it exactly once. */
+export interface IdempotencyLease {
+  /** Records the answer for replay; `false` when the lease was lost (it ran past its lock and was taken over). */
+  complete(response: RecordedResponse): Promise<boolean>;
+  /** Gives the key up (a 5xx or a crash): a retry runs the request again. */
+  release(): Promise<void>;
+}
+
+export type IdempotencyStart = { kind: 'run'; lease: IdempotencyLease } | { kind: 'replay'; response: RecordedResponse };
+
+export interface IdempotencyService {
+  /**
+   * Claims the key for this request in its own statement (call it outside any transaction, so
+   * that a concurrent duplicate sees the claim): `run` it, or `replay` the recorded answer.
+   * Throws 400 `idempotency.invalid_key`, 409 `idempotency.in_flight` (the first request still
+   * runs), 422 `idempotency.key_reused` (the key was used for another request).
+   */
+  begin(request: IdempotentRequest): Promise<IdempotencyStart>;
+  /**
+   * `begin` inside the caller's transaction, for a handler that only writes to the database:
+   * the claim, the handler's writes and the recorded answer (`lease.complete`, in the same
+   * transaction) commit together, or not at all. A concurrent duplicate is refused with 409
+   * `idempotency.in_flight`, as on other routes: on PostgreSQL the claim takes a transaction-level
+   * advisory lock on the key (other processes), and `exclusive()` marks the key in this process.
+   * Does not prune: call `pruneIfDue()` after the transaction.
+   */
+  beginInTransaction(request: IdempotentRequest): Promise<IdempotencyStart>;
+  /**
+   * Runs `fn` (the transaction of `beginInTransaction`) while this process marks the request's
+   * key as running; a duplicate arriving meanwhile gets 409 `idempotency.in_flight` at once
+   * instead of waiting for the writer.
+   */
+  exclusive<T>(request: IdempotentRequest, fn: () => Promise<T>): Promise<T>;
+  /** Starts a prune in the background when the last one is a minute old (`begin` does it by itself). Call outside any transaction. */
+  pruneIfDue(): void;
+  /** Deletes up to `limit` expired keys; answers how many. Also runs by itself, at most once a minute, from `begin`. */
+  prune(limit?: number): Promise<number>;
+}
+
+interface KeyRow {
+  id: string;
+  scope: string;
+  key: string;
+  fingerprint: string;
+  lease: string;
+  locked_until: string | null;
+  status: number | null;
+  response: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+const MAC_CONTEXT = 'idempotency';
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 500;
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** Validates an `Idempotency-Key` header value: 1..255 printable ASCII characters, sent once. */
+export function checkIdempotencyKey(value: string | string[]): string {
+  if (typeof value === 'string' && KEY_PATTERN.test(value) && value.trim() !== '') return value;
+  throw new PlinthError('idempotency.invalid_key', 'Idempotency-Key must be one value of 1 to 255 printable ASCII characters');
+}
+
+/** Whose keys these are: one caller never sees another's. */
+function scopeOf(actor: Actor | null, fingerprint: string): string {
+  if (!actor) return `anon:${fingerprint}`;
+  if (actor.kind === 'user') return `user:${actor.userId}`;
+  if (actor.kind === 'api_key') return `api_key:${actor.keyId}`;
+  return `system:${actor.name}`;
+}
+
+export function createIdempotencyService(kernel: KernelContext): IdempotencyService {
+  const { config, clock, ids, logger } = kernel;
+  const ttlMs = config.idempotency.ttlSeconds * 1000;
+  const lockMs = config.idempotency.lockSeconds * 1000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  // Outside a transaction (as `begin` is meant to be called) this is the pool, and every statement commits by itself.
+  const db = () => kernel.db;
+  const context = (row: Pick<KeyRow, 'scope' | 'key'>) => `idempotency:${row.scope}:${row.key}`;
+  let nextPrune = 0;
+
+  function lease(row: Pick<KeyRow, 'id' | 'scope' | 'key' | 'lease'>): IdempotencyLease {
+    let settled = false;
+    const once = () => {
+      if (settled) throw new Error('An idempotency lease is settled once');
+      settled = true;
+    };
+    return {
+      async complete(response) {
+        once();
+        const result = await db()
+          .updateTable(IDEMPOTENCY_TABLE)
+          .set({
+            status: response.status,
+            response: kernel.secrets.encrypt(JSON.stringify(response), context(row)),
+            locked_until: null,
+            expires_at: iso(clock.now() + ttlMs),
+          })
+          .where('id', '=', row.id)
+          .where('lease', '=', row.lease)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) > 0;
+      },
+      async release() {
+        once();
+        await db().deleteFrom(IDEMPOTENCY_TABLE).where('id', '=', row.id).where('lease', '=', row.lease).execute();
+      },
+    };
+  }
+
+  /** The recorded answer, or `undefined` when it cannot be read any more (its encryption key was removed). */
+  function recorded(row: KeyRow): RecordedResponse | undefined {
+    try {
+      return JSON.parse(kernel.secrets.decrypt(row.response!, context(row))) as RecordedResponse;
+    } catch (error) {
+      logger.warn({ err: (error as Error).message, id: row.id }, 'an idempotency record cannot be read; the key is taken over');
+      return undefined;
+    }
+  }
+
+  /** Whether the row was made for this request; `undefined` when its MAC key is gone (the row is then taken over). */
+  function sameRequest(row: KeyRow, fingerprint: string, material: string): boolean | undefined {
+    const keyId = macKeyId(row.fingerprint);
+    if (keyId === macKeyId(fingerprint)) return row.fingerprint === fingerprint;
+    try {
+      return row.fingerprint === kernel.secrets.mac(material, MAC_CONTEXT, keyId);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function maybePrune(now: number): void {
+    if (now < nextPrune) return;
+    nextPrune = now + PRUNE_INTERVAL_MS;
+    service.prune().then(
+      (n) => n && logger.debug({ pruned: n }, 'expired idempotency keys deleted'),
+      (error: Error) => logger.warn({ err: error.message }, 'pruning idempotency keys failed'),
+    );
+  }
+
+  function identify(request: IdempotentRequest) {
+    const key = checkIdempotencyKey(request.key);
+    const material = `${request.method.toUpperCase()} ${request.target}\n${request.body === undefined ? '' : canonicalJson(request.body)}`;
+    const fingerprint = kernel.secrets.mac(material, MAC_CONTEXT);
+    return { key, material, fingerprint, scope: scopeOf(request.actor, fingerprint) };
+  }
+
+  const inFlight = () => new PlinthError('idempotency.in_flight', 'A request with this Idempotency-Key is still running; retry later', { details: { retryAfter: 1 } });
+  const running = new Set<string>();
+
+  async function claim(request: IdempotentRequest, inTransaction = false): Promise<IdempotencyStart> {
+    const { key, material, fingerprint, scope } = identify(request);
+    if (inTransaction && kernel.storage.dialect === 'postgres') {
+      // Held until the transaction ends: a duplicate in another process is refused instead of
+      // waiting on the key's unique index for this transaction to commit.
+      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`${scope}\n${key}`}, 0)) as ok`.execute(db());
+      if (!rows[0]?.ok) throw inFlight();
+    }
+
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = clock.now();
+      const fresh = {
+        fingerprint,
+        lease: randomBytes(16).toString('base64url'),
+        locked_until: iso(now + lockMs),
+        status: null,
+        response: null,
+        created_at: iso(now),
+        expires_at: iso(now + ttlMs),
+      };
+      const id = ids.next();
+      const inserted = await db()
+        .insertInto(IDEMPOTENCY_TABLE)
+        .values({ id, scope, key, ...fresh })
+        .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
+
+      const row = (await db().selectFrom(IDEMPOTENCY_TABLE).selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst()) as KeyRow | undefined;
+      if (!row) continue; // released meanwhile: claim it again
+      const expired = Date.parse(row.expires_at) <= now;
+      const abandoned = row.status === null && row.locked_until !== null && Date.parse(row.locked_until) <= now;
+      if (!expired && !abandoned) {
+        const same = sameRequest(row, fingerprint, material);
+        if (same === false) {
+          throw new PlinthError('idempotency.key_reused', 'This Idempotency-Key was used for a different request; use a new key for a new request');
+        }
+        if (same === true && row.status === null) throw inFlight();
+        const response = same === true ? recorded(row) : undefined;
+        if (response) return { kind: 'replay', response };
+      }
+      // Expired, abandoned by a crashed holder, or unreadable: take the key over, unless another request just did.
+      const taken = await db()
+        .updateTable(IDEMPOTENCY_TABLE)
+        .set(fresh)
+        .where('id', '=', row.id)
+        .where('lease', '=', row.lease)
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) > 0) return { kind: 'run', lease: lease({ id: row.id, scope, key, lease: fresh.lease }) };
+    }
+    throw inFlight();
+  }
+
+  const service: IdempotencyService = {
+    begin(request) {
+      maybePrune(clock.now());
+      return claim(request);
+    },
+
+    beginInTransaction: (request) => claim(request, true),
+
+    async exclusive(request, fn) {
+      const { scope, key } = identify(request);
+      const mark = `${scope}\n${key}`;
+      if (running.has(mark)) throw inFlight();
+      running.add(mark);
+      try {
+        return await fn();
+      } finally {
+        running.delete(mark);
+      }
+    },
+
+    pruneIfDue() {
+      maybePrune(clock.now());
+    },
+
+    async prune(limit = PRUNE_BATCH) {
+      const now = iso(clock.now());
+      const result = await db()
+        .deleteFrom(IDEMPOTENCY_TABLE)
+        .where('id', 'in', db().selectFrom(IDEMPOTENCY_TABLE).select('id').where('expires_at', '<=', now).limit(limit))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+  return service;
+}

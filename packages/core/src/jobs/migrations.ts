@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import type { Migration } from '../migrations/migration.js';
+import { OUTBOX_TABLE } from '../outbox/outbox.js';
+
+export const JOBS_TABLE = 'plinth_jobs';
+export const SCHEDULES_TABLE = 'plinth_job_schedules';
+/** NOTIFY channels (PostgreSQL): a statement inserting jobs or outbox events signals its commit. */
+export const JOBS_CHANNEL = 'plinth_jobs';
+export const OUTBOX_CHANNEL = 'plinth_outbox';
+
+/** The job queue: jobs, cron schedules, and the outbox's dispatch mark. */
+export const jobsMigration: Migration = {
+  name: '0003-create-jobs',
+  async up(db, { types, dialect }) {
+    await db.schema
+      .createTable(JOBS_TABLE)
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('queue', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('payload', types.json, (c) => c.notNull())
+      .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('run_at', types.timestamp, (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('max_attempts', 'integer', (c) => c.notNull())
+      .addColumn('unique_key', 'text')
+      .addColumn('ordering_key', 'text')
+      .addColumn('order_seq', 'text')
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', types.timestamp)
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', types.timestamp, (c) => c.notNull())
+      .addColumn('updated_at', types.timestamp, (c) => c.notNull())
+      .addColumn('finished_at', types.timestamp)
+      .execute();
+    // The claim reads only this small index: due jobs of a queue, best first.
+    await sql`create index plinth_jobs_runnable_idx on plinth_jobs (queue, priority desc, run_at, id) where state = 'queued'`.execute(db);
+    await sql`create index plinth_jobs_lease_idx on plinth_jobs (locked_until) where state = 'running'`.execute(db);
+    await sql`create unique index plinth_jobs_unique_idx on plinth_jobs (unique_key) where unique_key is not null and state in ('queued', 'running')`.execute(db);
+    await sql`create index plinth_jobs_ordering_idx on plinth_jobs (ordering_key, order_seq) where ordering_key is not null and state in ('queued', 'running')`.execute(db);
+    await db.schema.createIndex('plinth_jobs_state_idx').on(JOBS_TABLE).columns(['state', 'id']).execute();
+    await db.schema.createIndex('plinth_jobs_type_idx').on(JOBS_TABLE).columns(['type', 'id']).execute();
+
+    await db.schema
+      .createTable(SCHEDULES_TABLE)
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('cron', 'text', (c) => c.notNull())
+      .addColumn('next_run_at', types.timestamp, (c) => c.notNull())
+      .addColumn('updated_at', types.timestamp, (c) => c.notNull())
+      .execute();
+
+    await db.schema.alterTable(OUTBOX_TABLE).addColumn('dispatched_at', types.timestamp).execute();
+    await sql`create index plinth_outbox_undispatched_idx on plinth_outbox (id) where dispatched_at is null`.execute(db);
+
+    if (dialect === 'postgres') {
+      // One NOTIFY per inserting statement, delivered at commit: idle workers wake at once.
+      for (const [table, channel] of [[JOBS_TABLE, JOBS_CHANNEL], [OUTBOX_TABLE, OUTBOX_CHANNEL]] as const) {
+        await sql
+          .raw(`create function ${table}_notify() returns trigger language plpgsql as $$ begin perform pg_notify('${channel}', ''); return null; end $$`)
+          .execute(db);
+        await sql.raw(`create trigger ${table}_notify after insert on ${table} for each statement execute function ${table}_notify()`).execute(db);
+      }
+    }
+  },
+  async down(db, { dialect }) {
+    if (dialect === 'postgres') {
+      for (const table of [JOBS_TABLE, OUTBOX_TABLE]) {
+        await sql.raw(`drop trigger if exists ${table}_notify on ${table}`).execute(db);
+        await sql.raw(`drop function if exists ${table}_notify()`).execute(db);
+      }
+    }
+    await db.schema.dropIndex('plinth_outbox_undispatched_idx').execute();
+    await db.schema.alterTable(OUTBOX_TABLE).dropColumn('dispatched_at').execute();
+    await db.schema.dropTable(SCHEDULES_TABLE).execute();
+    await db.schema.dropTable(JOBS_TABLE).execute();
+  },
+};

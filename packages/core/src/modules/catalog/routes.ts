@@ -1,0 +1,60 @@
+import { canonicalJson } from '../../canonical-json.js';
+import { catalogRoutes } from '../../contract/catalog.js';
+import { etag } from '../../concurrency/versioning.js';
+import { isPlinthError } from '../../errors.js';
+import { type HandlerContext, implement } from '../../module.js';
+import { prepareJson } from '../../prepared-json.js';
+import type { RouteDef } from '../../contract/route.js';
+import { callerOf } from '../access/routes.js';
+import type { CatalogService } from './service.js';
+import { expectedVersion } from './versioning.js';
+
+const catalog = (ctx: HandlerContext<RouteDef>) => ctx.kernel.service<CatalogService>('catalog');
+
+/**
+ * Public reads (active products, lists of them, categories) are the same for every caller:
+ * they go through `kernel.cache` as answers checked and serialized once (`prepareJson`), and
+ * any write (an order reserving stock included) drops them. Archived products, which only
+ * staff see, are read from the database each time.
+ */
+export const catalogRouteImplementations = [
+  implement(catalogRoutes.listCategories, (ctx) =>
+    ctx.kernel.cache.get(`catalog:categories:${canonicalJson(ctx.query)}`, async () =>
+      prepareJson(catalogRoutes.listCategories, await catalog(ctx).listCategories(ctx.query)),
+    ),
+  ),
+  implement(catalogRoutes.createCategory, (ctx) => catalog(ctx).createCategory(ctx.body, callerOf(ctx))),
+  implement(catalogRoutes.listProducts, (ctx) => {
+    if (ctx.query.status !== 'active') return catalog(ctx).listProducts(ctx.query, ctx.actor);
+    return ctx.kernel.cache.get(`catalog:products:${canonicalJson(ctx.query)}`, async () =>
+      prepareJson(catalogRoutes.listProducts, await catalog(ctx).listProducts(ctx.query, null)),
+    );
+  }),
+  implement(catalogRoutes.createProduct, (ctx) => catalog(ctx).createProduct(ctx.body, callerOf(ctx))),
+  implement(catalogRoutes.getProduct, async (ctx) => {
+    const id = ctx.params.id;
+    const active = await ctx.kernel.cache.get(`catalog:product:${id}`, async () => {
+      try {
+        const product = await catalog(ctx).getProduct(id, null);
+        return { version: product.version, answer: prepareJson(catalogRoutes.getProduct, product) };
+      } catch (error) {
+        if (isPlinthError(error) && error.code === 'catalog.product_not_found') return null; // missing or archived
+        throw error;
+      }
+    });
+    if (!active) {
+      const product = await catalog(ctx).getProduct(id, ctx.actor); // staff may see an archived one; others get the 404
+      ctx.setHeader('etag', etag(product.version));
+      return product;
+    }
+    ctx.setHeader('etag', etag(active.version));
+    return active.answer;
+  }),
+  implement(catalogRoutes.updateProduct, (ctx) => {
+    const { version, ...changes } = ctx.body;
+    return catalog(ctx).updateProduct(ctx.params.id, changes, expectedVersion(version, ctx.headers), callerOf(ctx));
+  }),
+  implement(catalogRoutes.archiveProduct, async (ctx) => {
+    await catalog(ctx).archiveProduct(ctx.params.id, expectedVersion(undefined, ctx.headers), callerOf(ctx));
+  }),
+];

@@ -1,0 +1,87 @@
+/**
+ * Public catalog reads go through `kernel.cache` as answers serialized once: a repeated
+ * read does not reach the service, and no write (a price change, stock reserved by an order,
+ * an archive, a new product) ever leaves a stale answer behind.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { CatalogService } from '../../src/index.js';
+import { dialects } from '../../src/testing/index.js';
+import { useHarness } from '../support/harness.js';
+import { commerceWorld, problem } from './support.js';
+
+describe.each(dialects)('catalog read cache on %s', (dialect) => {
+  const h = useHarness();
+
+  it('GET /v1/products/:id is read once, answered with its ETag, and fresh after every kind of write', async () => {
+    const w = await commerceWorld(h, dialect);
+    const p = await w.product({ skus: [{ sku: 'CACHE-1', amount: 500, stock: 7 }] });
+    const catalog = w.app.plinth.service<CatalogService>('catalog');
+    const loads = vi.spyOn(catalog, 'getProduct');
+
+    const first = await w.call('GET', `/v1/products/${p.id}`, null);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('etag')).toBe('"1"');
+    expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const second = await w.call('GET', `/v1/products/${p.id}`, w.ann);
+    expect(second.text).toBe(first.text);
+    expect(second.headers.get('etag')).toBe('"1"');
+    expect(loads).toHaveBeenCalledTimes(1);
+
+    // A price change: the next read sees it (and the new version).
+    const patched = await w.call('PATCH', `/v1/products/${p.id}`, w.staff, { version: 1, skus: [{ sku: 'CACHE-1', price: { amount: 650, currency: 'EUR' } }] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const repriced = await w.call('GET', `/v1/products/${p.id}`, null);
+    expect(repriced.body.skus[0].price.amount).toBe(650);
+    expect(repriced.headers.get('etag')).toBe('"2"');
+
+    // Stock reserved by an order: available drops at once.
+    const order = await w.call('POST', '/v1/orders', w.ann, { items: [{ sku: 'CACHE-1', quantity: 3 }] });
+    expect(order.status, JSON.stringify(order.body)).toBe(201);
+    expect((await w.call('GET', `/v1/products/${p.id}`, null)).body.skus[0].available).toBe(4);
+
+    // Archived: gone for the public and customers, still there for staff (read past the cache).
+    expect((await w.call('DELETE', `/v1/products/${p.id}`, w.staff)).status).toBe(204);
+    problem(await w.call('GET', `/v1/products/${p.id}`, null), 404, 'catalog.product_not_found');
+    problem(await w.call('GET', `/v1/products/${p.id}`, w.ann), 404, 'catalog.product_not_found');
+    const staffRead = await w.call('GET', `/v1/products/${p.id}`, w.staff);
+    expect(staffRead.body.status).toBe('archived');
+    expect(staffRead.headers.get('etag')).toBe('"3"');
+    problem(await w.call('GET', '/v1/products/nope', null), 404, 'catalog.product_not_found');
+  });
+
+  it('product lists and categories are cached per query and see new products at once; archived lists are never cached', async () => {
+    const w = await commerceWorld(h, dialect);
+    const category = (await w.call('POST', '/v1/categories', w.staff, { name: 'Hats', slug: 'hats' })).body;
+    await w.product({ name: 'Wool hat', categoryId: category.id, skus: [{ sku: 'HAT-1', amount: 2000 }] });
+    const catalog = w.app.plinth.service<CatalogService>('catalog');
+    const lists = vi.spyOn(catalog, 'listProducts');
+    const categories = vi.spyOn(catalog, 'listCategories');
+
+    const path = `/v1/products?categoryId=${category.id}&sort=price&limit=10`;
+    const a = await w.call('GET', path, null);
+    expect(a.body.data.map((p: any) => p.name)).toEqual(['Wool hat']);
+    const b = await w.call('GET', path, w.ann);
+    expect(b.text).toBe(a.text);
+    expect(lists).toHaveBeenCalledTimes(1);
+    // Another query is another entry.
+    expect((await w.call('GET', `/v1/products?categoryId=${category.id}&sort=-price&limit=10`, null)).body.data).toHaveLength(1);
+    expect(lists).toHaveBeenCalledTimes(2);
+
+    expect((await w.call('GET', '/v1/categories', null)).body.data.map((c: any) => c.slug)).toEqual(['hats']);
+    expect((await w.call('GET', '/v1/categories', null)).body.data.map((c: any) => c.slug)).toEqual(['hats']);
+    expect(categories).toHaveBeenCalledTimes(1);
+
+    // Writes: a new product and a new category show up on the next read.
+    await w.product({ name: 'Silk hat', categoryId: category.id, skus: [{ sku: 'HAT-2', amount: 1500 }] });
+    expect((await w.call('GET', path, null)).body.data.map((p: any) => p.name)).toEqual(['Silk hat', 'Wool hat']);
+    expect((await w.call('POST', '/v1/categories', w.staff, { name: 'Caps', slug: 'caps' })).status).toBe(201);
+    expect((await w.call('GET', '/v1/categories', null)).body.data.map((c: any) => c.slug)).toEqual(['caps', 'hats']);
+
+    // Archived products are staff-only: never served from the shared cache.
+    problem(await w.call('GET', '/v1/products?status=archived', null), 401, 'auth.unauthenticated');
+    problem(await w.call('GET', '/v1/products?status=archived', w.ann), 403, 'auth.forbidden');
+    expect((await w.call('GET', '/v1/products?status=archived', w.staff)).status).toBe(200);
+    // A bad cursor is still a 422, not a cached page.
+    problem(await w.call('GET', '/v1/products?cursor=garbage', null), 422, 'validation.failed');
+  });
+});

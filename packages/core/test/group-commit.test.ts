@@ -1,0 +1,73 @@
+/**
+ * SQLite group commit: with `synchronous: full` (the default) a commit is
+ * acknowledged only after an fdatasync of the WAL that started after it, and
+ * concurrent commits share those syncs instead of paying one each.
+ */
+import { describe, expect, it } from 'vitest';
+import { defineModule } from '../src/index.js';
+import { useHarness } from './support/harness.js';
+
+const counters = defineModule({
+  name: 'counters',
+  migrations: [
+    {
+      name: '0001-create-hits',
+      up: (db) => db.schema.createTable('hits').addColumn('id', 'text', (c) => c.primaryKey()).execute(),
+      down: (db) => db.schema.dropTable('hits').execute(),
+    },
+  ],
+});
+
+describe('SQLite group commit', () => {
+  const h = useHarness();
+
+  async function open(synchronous?: 'full' | 'normal') {
+    const { url } = await h.database('sqlite');
+    const plinth = h.plinth(url, { modules: [counters], ...(synchronous ? { database: { sqliteSynchronous: synchronous } } : {}) });
+    await plinth.start();
+    return plinth;
+  }
+
+  it('acknowledges a commit only after a WAL sync that started after it', async () => {
+    const plinth = await open();
+    const before = { ...plinth.storage.groupCommitStats!()! };
+    await plinth.transaction(async (tx) => {
+      await tx.db.insertInto('hits').values({ id: 'one' }).execute();
+    });
+    const after = plinth.storage.groupCommitStats!()!;
+    expect(after.flushes).toBe(before.flushes + 1);
+    expect(after.syncs).toBeGreaterThan(before.syncs);
+    // A statement outside a transaction is a commit too.
+    await plinth.db.insertInto('hits').values({ id: 'two' }).execute();
+    expect(plinth.storage.groupCommitStats!()!.flushes).toBe(before.flushes + 2);
+    // Reads wait for nothing.
+    await plinth.db.selectFrom('hits').selectAll().execute();
+    expect(plinth.storage.groupCommitStats!()!.flushes).toBe(before.flushes + 2);
+  });
+
+  it('lets concurrent commits share syncs, and loses none of them', async () => {
+    const plinth = await open();
+    const before = { ...plinth.storage.groupCommitStats!()! };
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        plinth.transaction(async (tx) => {
+          await tx.db.insertInto('hits').values({ id: `h${i}` }).execute();
+        }),
+      ),
+    );
+    const after = plinth.storage.groupCommitStats!()!;
+    expect(after.flushes - before.flushes).toBe(50);
+    expect(after.syncs - before.syncs).toBeGreaterThanOrEqual(1);
+    expect(after.syncs - before.syncs).toBeLessThan(50);
+    const { n } = (await plinth.db.selectFrom('hits').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()) as { n: number };
+    expect(Number(n)).toBe(50);
+    const metrics = await plinth.metrics.getSingleMetricAsString('plinth_db_group_commit_total');
+    expect(metrics).toContain(`plinth_db_group_commit_total{kind="flushes"} ${after.flushes}`);
+  });
+
+  it('does not wait for the disk with synchronous: normal', async () => {
+    const plinth = await open('normal');
+    await plinth.db.insertInto('hits').values({ id: 'x' }).execute();
+    expect(plinth.storage.groupCommitStats!()).toBeUndefined();
+  });
+});
