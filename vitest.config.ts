@@ -12,6 +12,7 @@ const alias = [
   { find: /^@plinth\/server$/, replacement: src('server/src/index.ts') },
   { find: /^@plinth\/client\/node$/, replacement: src('client-sdk/src/node.ts') },
   { find: /^@plinth\/client$/, replacement: src('client-sdk/src/index.ts') },
+  { find: /^@plinth\/admin-tui\/credentials$/, replacement: src('admin-tui/src/credentials.ts') },
   { find: /^@plinth\/admin-tui$/, replacement: src('admin-tui/src/index.ts') },
 ];
 
@@ -28,6 +29,9 @@ export default defineConfig({
   test: {
     reporters: jsonReport ? ['default', 'json'] : ['default'],
     outputFile: jsonReport ? { json: jsonReport } : undefined,
+    // Ink draws only the final frame when it believes it runs in CI (the CI
+    // variable); the console tests drive a live terminal, as a user would.
+    env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [

@@ -1,6 +1,6 @@
 import { createClient, isPlinthApiError } from '@plinth/client';
 import { createWorker, PlinthError, type Worker } from '@plinth/core';
-import { credentialsPath, fileTokenStore, forgetServer, runAdmin, savedServer } from '@plinth/admin-tui';
+import { credentialsPath, fileTokenStore, forgetServer, savedServer } from '@plinth/admin-tui/credentials';
 import { createServer } from '@plinth/server';
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
@@ -37,6 +37,18 @@ async function readAll(stdin: NodeJS.ReadStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * Loads the console (Ink and React) only for `plinth admin`, so other commands
+ * start without them. Ink draws nothing but the final frame when the `CI`
+ * variable is set; the console runs on a TTY (checked before this), where that
+ * guess is wrong, so it is turned off for this process before Ink loads.
+ */
+async function loadConsole(): Promise<typeof import('@plinth/admin-tui')> {
+  process.env.CI = 'false';
+  process.env.CONTINUOUS_INTEGRATION = 'false';
+  return import('@plinth/admin-tui');
 }
 
 export interface LoginReport {
@@ -122,6 +134,7 @@ export function addAdminCommands(program: Command, ctx: CliContext): void {
       action(async (opts: { url?: string; refresh?: number }, cmd: Command) => {
         if (!process.stdin.isTTY || !process.stdout.isTTY) throw new PlinthError('validation.failed', '`plinth admin` needs a terminal (standard input and output must be a TTY)');
         const refreshMs = Math.round((opts.refresh ?? 3) * 1000);
+        const { runAdmin } = await loadConsole();
         if (opts.url) {
           const url = normalizeUrl(opts.url);
           const saved = savedServer(url);
