@@ -13,6 +13,7 @@ const alias = [
   { find: /^@plinth\/client\/node$/, replacement: src('client-sdk/src/node.ts') },
   { find: /^@plinth\/client$/, replacement: src('client-sdk/src/index.ts') },
   { find: /^@plinth\/admin-tui\/credentials$/, replacement: src('admin-tui/src/credentials.ts') },
+  { find: /^@plinth\/admin-tui\/charts$/, replacement: src('admin-tui/src/charts.ts') },
   { find: /^@plinth\/admin-tui$/, replacement: src('admin-tui/src/index.ts') },
 ];
 

@@ -140,7 +140,7 @@ export function AdminApp({ client, color = colorsEnabled(), screens = builtinScr
       <Text>
         <Text bold>Plinth admin</Text> · {fit(`${client.baseUrl}${who ? ` · ${who}` : ''}`, Math.max(10, columns - 34))} · <Health state={health} color={color} />
       </Text>
-      <Tabs screens={screens} index={index} color={color} />
+      <Tabs screens={screens} index={index} color={color} width={columns - 2} />
       {auth.kind === 'checking' && <Text dimColor>Checking the session…</Text>}
       {auth.kind === 'login' && (
         <Login
@@ -182,12 +182,36 @@ function Health({ state, color }: { state: HealthState; color: boolean }) {
   }
 }
 
-function Tabs({ screens, index, color }: { screens: readonly ScreenDef[]; index: number; color: boolean }) {
+/**
+ * The tab labels for a bar `width` wide: ` 1 Users ` each when they fit, then
+ * `1 Users` one space apart, then only the current tab named (`1 2 [3 Orders] 4`).
+ * Without colours the current tab is in brackets.
+ */
+export function tabLabels(titles: readonly string[], index: number, width: number, color: boolean): { labels: string[]; gap: string } {
+  const mark = (label: string, i: number) => (i === index && !color ? `[${label}]` : label);
+  const fits = (labels: string[], gap: string) => labels.join(gap).length <= width;
+  const roomy = titles.map((t, i) => (i === index && !color ? `[${i + 1} ${t}]` : ` ${i + 1} ${t} `));
+  if (fits(roomy, '')) return { labels: roomy, gap: '' };
+  const tight = titles.map((t, i) => mark(`${i + 1} ${t}`, i));
+  if (fits(tight, ' ')) return { labels: tight, gap: ' ' };
+  return { labels: titles.map((t, i) => mark(i === index ? `${i + 1} ${t}` : String(i + 1), i)), gap: ' ' };
+}
+
+function Tabs({ screens, index, color, width }: { screens: readonly ScreenDef[]; index: number; color: boolean; width: number }) {
+  const { labels, gap } = tabLabels(
+    screens.map((s) => s.title),
+    index,
+    width,
+    color,
+  );
   return (
     <Box>
       {screens.map((s, i) => (
-        <Text key={s.id} inverse={color && i === index} bold={i === index}>
-          {i === index && !color ? `[${i + 1} ${s.title}]` : ` ${i + 1} ${s.title} `}
+        <Text key={s.id}>
+          {i > 0 && gap}
+          <Text inverse={color && i === index} bold={i === index}>
+            {labels[i]}
+          </Text>
         </Text>
       ))}
     </Box>

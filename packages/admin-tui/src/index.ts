@@ -5,7 +5,7 @@ export { runAdmin } from './run-admin.js';
 export type { RunAdminOptions } from './run-admin.js';
 export { globalBindings, listBindings, keyName, actionFor } from './key-bindings.js';
 export type { KeyBinding } from './key-bindings.js';
-export { builtinScreens, dashboardScreen, usersScreen, ordersScreen, catalogScreen, jobsScreen, auditScreen } from './screens/index.js';
+export { builtinScreens, dashboardScreen, usersScreen, ordersScreen, catalogScreen, reportsScreen, jobsScreen, webhooksScreen, auditScreen } from './screens/index.js';
 export type { ScreenDef } from './screens/index.js';
 export { useConsole } from './ui/context.js';
 export type { ConsoleContext } from './ui/context.js';

@@ -3,32 +3,24 @@
  * real server holding the demo shop: what each screen shows is what the API
  * answers, actions change the server's state, a staff member cannot reach
  * admin-only actions, and an expired session leads to the sign-in prompt.
+ * Webhooks: an endpoint pointing at a receiver on this machine gets real order
+ * events; a replay through the screen makes a new attempt the API shows.
+ * Reports: the figures the reports API answers, at 80×24.
  */
 import { EventEmitter } from 'node:events';
-import { AdminApp, colorsEnabled, globalBindings, listBindings, runAdmin, usersScreen, ordersScreen, VirtualList } from '@plinth/admin-tui';
+import { createServer, type Server } from 'node:http';
+import { AdminApp, colorsEnabled, globalBindings, listBindings, ordersScreen, reportsScreen, runAdmin, usersScreen, VirtualList, webhooksScreen } from '@plinth/admin-tui';
 import type { PlinthClient } from '@plinth/client';
 import { createClient, memoryTokenStore } from '@plinth/client';
 import { Text } from 'ink';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Shop, startShop } from './admin-support.js';
+import { fill, frameWith, type Shop, startShop, tick, type } from './admin-support.js';
 
 const money = (m: { amount: number; currency: string }) => `${(m.amount / 100).toFixed(2)} ${m.currency}`;
-
-/** Waits until the last frame passes `check` (a string it must contain, or a predicate). */
-async function frameWith(lastFrame: () => string | undefined, check: string | ((frame: string) => boolean), timeout = 15_000): Promise<string> {
-  return vi.waitFor(
-    () => {
-      const frame = lastFrame() ?? '';
-      const ok = typeof check === 'string' ? frame.includes(check) : check(frame);
-      if (!ok) throw new Error(`${typeof check === 'string' ? `"${check}"` : 'condition'} not in frame:\n${frame}`);
-      return frame;
-    },
-    { timeout, interval: 20 },
-  );
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 100));
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Every line of a frame fits 80×24. */
+const fits80x24 = (frame: string) => frame.split('\n').length <= 24 && Math.max(...frame.split('\n').map((l) => [...l].length)) <= 80;
 
 describe('admin console screens against a seeded server', () => {
   let shop: Shop;
@@ -40,23 +32,6 @@ describe('admin console screens against a seeded server', () => {
     views.push(view);
     return view;
   };
-  /** Types keys one at a time (Ink reads each write as one key press). */
-  const type = async (stdin: { write(s: string): void }, ...keys: string[]) => {
-    // What was just drawn gets its key handlers a moment later (Ink subscribes them after the frame).
-    await new Promise((r) => setTimeout(r, 250));
-    for (const key of keys) {
-      stdin.write(key);
-      await tick();
-    }
-  };
-
-  /** Opens the screen's text field with `key`, waits for it, types `text` and enter. */
-  const fill = async (view: { stdin: { write(s: string): void }; lastFrame: () => string | undefined }, key: string, label: string, text: string) => {
-    await type(view.stdin, key);
-    await frameWith(view.lastFrame, label);
-    await type(view.stdin, ...text, '\r');
-  };
-
   beforeAll(async () => {
     shop = await startShop();
     admin = await shop.signIn(shop.seed.accounts.admin);
@@ -263,14 +238,14 @@ describe('admin console screens against a seeded server', () => {
     expect((await admin.adminGetUser({ params: { id } })).status).toBe('active');
     await expect(staff.adminUpdateUser({ params: { id }, body: { status: 'disabled' } })).rejects.toMatchObject({ status: 403, code: 'auth.forbidden' });
 
-    await type(stdin, '5');
+    await type(stdin, '6');
     await frameWith(lastFrame, 'Jobs: all');
     await type(stdin, 'y');
     await frameWith(lastFrame, 'Not allowed: retrying and cancelling jobs needs the jobs:write permission');
 
     // The audit log is for admins: the server's refusal is one readable line, not a crash.
-    await type(stdin, '6');
-    const audit = await frameWith(lastFrame, '[auth.forbidden]');
+    await type(stdin, '8');
+    const audit = await frameWith(lastFrame, (f) => f.includes('[8 Audit]') && f.includes('[auth.forbidden]'));
     expect(audit).not.toMatch(/\bat .+:\d+:\d+/);
   });
 
@@ -338,6 +313,178 @@ describe('admin console screens against a seeded server', () => {
     expect(frame).not.toMatch(/\bat .+:\d+:\d+/);
     expect(frame).not.toContain('PlinthApiError');
   });
+
+  describe('Webhooks and Reports', () => {
+    let receiver: Server;
+    let healthy = false;
+    let url: string;
+    let endpointId: string;
+    /** Renders the console at 80×24, as a small terminal would. */
+    const show80 = (node: Parameters<typeof render>[0]) => {
+      const view = show(node);
+      Object.defineProperty(view.stdout, 'columns', { value: 80, configurable: true });
+      view.stdout.emit('resize');
+      return view;
+    };
+
+    beforeAll(async () => {
+      receiver = createServer((req, res) => {
+        req.resume();
+        res.writeHead(healthy ? 200 : 500).end(healthy ? 'ok' : 'down');
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+
+      // One order while the receiver fails (two attempts, then failed), one once it answers.
+      endpointId = (await admin.createWebhookEndpoint({ body: { url, events: ['order.created'], description: 'console test' } })).id;
+      const customer = await shop.signIn(shop.seed.accounts.customers[0]!);
+      const sku = (await admin.listProducts({ query: { limit: 5 } })).data.flatMap((p) => p.skus).find((s) => s.available > 2)!.sku;
+      const settled = async (n: number) =>
+        vi.waitFor(
+          async () => {
+            const page = await admin.listWebhookDeliveries({ params: { id: endpointId } });
+            expect(page.data.filter((d) => d.status !== 'pending')).toHaveLength(n);
+          },
+          { timeout: 15_000, interval: 50 },
+        );
+      await customer.createOrder({ body: { items: [{ sku, quantity: 1 }] } });
+      await settled(1);
+      healthy = true;
+      await customer.createOrder({ body: { items: [{ sku, quantity: 1 }] } });
+      await settled(2);
+    }, 60_000);
+    afterAll(async () => {
+      await new Promise((resolve) => receiver?.close(resolve));
+    });
+
+    it('Webhooks: endpoint and delivery rows are the API answers; p replays a failed delivery after a confirmation and the API shows the new attempt', async () => {
+      const { lastFrame, stdin } = show80(<AdminApp client={admin} color={false} refreshMs={0} initialScreen="webhooks" />);
+      const endpoint = await admin.getWebhookEndpoint({ params: { id: endpointId } });
+      const list = await frameWith(lastFrame, (f) => f.includes(url) && fits80x24(f));
+      expect(list).toContain('[7 Webhooks]');
+      expect(list).toMatch(new RegExp(`> ${escape(url)}\\s+order\\.created\\s+enabled\\s+${endpoint.consecutiveFailures}\\b`));
+      expect(list).toContain('Events: order.created · console test');
+
+      await type(stdin, '\r');
+      const deliveries = (await admin.listWebhookDeliveries({ params: { id: endpointId } })).data;
+      expect(deliveries.map((d) => [d.status, d.lastStatusCode, d.attempts])).toEqual([
+        ['succeeded', 200, 1],
+        ['failed', 500, 2],
+      ]);
+      const table = await frameWith(lastFrame, (f) => f.includes('Last attempt') && f.includes('failed'));
+      for (const d of deliveries) {
+        const state = d.status === 'succeeded' ? 'delivered' : d.status;
+        expect(table).toMatch(new RegExp(`order\\.created\\s+${state}\\s+${d.lastStatusCode}\\s+${d.attempts}\\s`));
+      }
+      // The latency is not in the list: the line below shows the selected delivery's last attempt.
+      const newest = await admin.getWebhookDelivery({ params: { id: endpointId, deliveryId: deliveries[0]!.id } });
+      expect(table).toContain(`Last attempt ${newest.attemptLog[0]!.createdAt.slice(0, 16).replace('T', ' ')}: HTTP 200 in ${newest.attemptLog[0]!.latencyMs} ms`);
+      expect(fits80x24(table)).toBe(true);
+
+      const failed = deliveries[1]!;
+      await type(stdin, 'j');
+      await frameWith(lastFrame, (f) => /> order\.created\s+failed/.test(f) && f.includes('receiver answered 500'));
+      await type(stdin, 'p');
+      await frameWith(lastFrame, `Replay delivery ${failed.id} (order.created) now?`);
+      await type(stdin, 'n');
+      await frameWith(lastFrame, 'Nothing changed');
+      expect((await admin.getWebhookDelivery({ params: { id: endpointId, deliveryId: failed.id } })).attemptLog).toHaveLength(2);
+
+      await type(stdin, 'p', 'y');
+      const done = await frameWith(lastFrame, `Replayed ${failed.id}: delivered, HTTP 200 in`);
+      const after = await admin.getWebhookDelivery({ params: { id: endpointId, deliveryId: failed.id } });
+      expect(after.status).toBe('succeeded');
+      expect(after.attemptLog.map((a) => a.statusCode)).toEqual(expect.arrayContaining([500, 500, 200]));
+      expect(after.attemptLog).toHaveLength(3);
+      const latest = [...after.attemptLog].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1)!;
+      expect(done).toContain(`HTTP 200 in ${latest.latencyMs} ms`);
+      // The list follows: the replayed delivery is delivered now.
+      await frameWith(lastFrame, (f) => /> order\.created\s+delivered\s+200\s+1\s/.test(f));
+
+      // enter shows every attempt with its status and latency.
+      await type(stdin, '\r');
+      const detail = await frameWith(lastFrame, 'Attempts (3)');
+      for (const a of after.attemptLog) expect(detail).toMatch(new RegExp(`#${a.attempt} \\S+ \\S+\\s+${a.statusCode}\\s+${a.latencyMs} ms`));
+
+      // e disables the endpoint (confirmed), the API agrees; e again enables it.
+      await type(stdin, '\u001b', '\u001b');
+      await frameWith(lastFrame, 'Webhook endpoints');
+      await type(stdin, 'e');
+      await frameWith(lastFrame, `Disable ${url}?`);
+      await type(stdin, 'y');
+      await frameWith(lastFrame, `${url} is disabled`);
+      expect(await admin.getWebhookEndpoint({ params: { id: endpointId } })).toMatchObject({ enabled: false, disabledReason: 'disabled by an admin' });
+      await frameWith(lastFrame, (f) => new RegExp(`> ${escape(url)}\\s+order\\.created\\s+disabled`).test(f) && f.includes('Disabled '));
+      await type(stdin, 'e', 'y');
+      await frameWith(lastFrame, `${url} is enabled`);
+      expect((await admin.getWebhookEndpoint({ params: { id: endpointId } })).enabled).toBe(true);
+    });
+
+    it('Webhooks: staff may look but not change (a readable line; the server refuses too); ? lists the keys', async () => {
+      const { lastFrame, stdin } = show80(<AdminApp client={staff} color={false} refreshMs={0} initialScreen="webhooks" />);
+      await frameWith(lastFrame, url);
+      await type(stdin, 'e');
+      const refused = await frameWith(lastFrame, 'Not allowed: changing endpoints needs webhooks:write');
+      expect(refused).not.toContain('Disable');
+      await type(stdin, '\r');
+      await frameWith(lastFrame, 'Last attempt');
+      await type(stdin, 'p');
+      await frameWith(lastFrame, 'Not allowed: replaying deliveries needs webhooks:write');
+      const delivery = (await staff.listWebhookDeliveries({ params: { id: endpointId } })).data[0]!;
+      await expect(staff.replayWebhookDelivery({ params: { id: endpointId, deliveryId: delivery.id } })).rejects.toMatchObject({ status: 403, code: 'auth.forbidden' });
+
+      await type(stdin, '?');
+      const help = await frameWith(lastFrame, 'Keys on Webhooks');
+      for (const b of webhooksScreen.bindings) expect(help).toContain(b.label.slice(0, 12));
+
+      // Someone without webhooks:read gets the server's refusal as one line, not a crash.
+      const customer = await shop.signIn(shop.seed.accounts.customers[1]!);
+      const other = show80(<AdminApp client={customer} color={false} refreshMs={0} initialScreen="webhooks" />);
+      const line = await frameWith(other.lastFrame, '[auth.forbidden]');
+      expect(line).not.toMatch(/\bat .+:\d+:\d+/);
+    });
+
+    it('Reports: the totals, charts and top products are what the reports API answers; t, b and c change the range, buckets and currency', async () => {
+      // The orders placed above reach the rollups through the outbox: wait until they are in.
+      await vi.waitFor(async () => expect((await admin.getReportsFreshness()).lagSeconds).toBe(0), { timeout: 10_000, interval: 100 });
+      const { lastFrame, stdin } = show80(<AdminApp client={admin} color={false} refreshMs={0} initialScreen="reports" />);
+      const frame = await frameWith(lastFrame, (f) => f.includes('Top products by units') && fits80x24(f));
+      expect(frame).toContain('[5 Reports]');
+      const freshness = await admin.getReportsFreshness();
+      const to = new Date().toISOString().slice(0, 10);
+      const from = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+      expect(freshness.timezone).toBe('UTC');
+      const sales = await admin.getSalesReport({ query: { from, to } });
+      const orders = await admin.getOrdersReport({ query: { from, to } });
+      const top = await admin.getProductsReport({ query: { from, to, limit: 5 } });
+      const eur = sales.totals.find((t) => t.currency === 'EUR')!;
+      expect(eur.net).toBeGreaterThan(0);
+      expect(frame).toContain(`Last 30 days: ${from} → ${to} by day (UTC) · EUR`);
+      expect(frame).toMatch(new RegExp(`Net revenue\\s+[▁-█]+\\s+${escape(money({ amount: eur.net, currency: 'EUR' }))} from ${eur.orders} paid orders?`));
+      expect(frame).toMatch(new RegExp(`Orders placed\\s+[▁-█]+\\s+${orders.totals.created} placed`));
+      expect(frame).toMatch(new RegExp(`${to} │\\S[^\\n]*${escape(money({ amount: sales.series.filter((s) => s.currency === 'EUR' && s.bucket === to).reduce((a, s) => a + s.net, 0), currency: 'EUR' }))}`));
+      expect(top.data.length).toBeGreaterThan(0);
+      for (const p of top.data) expect(frame).toMatch(new RegExp(`${escape(p.name!.slice(0, 20))}[^\\n]*│█*[^\\n]* ${p.units}\\b`));
+      expect(frame).toMatch(freshness.lagSeconds > 0 ? /Rollups \S+( \S+)? behind/ : /Rollups up to date/);
+
+      await type(stdin, 't');
+      const ninety = new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10);
+      await frameWith(lastFrame, `Last 90 days: ${ninety} → ${to} by day`);
+      await type(stdin, 'b');
+      const weekly = await frameWith(lastFrame, (f) => f.includes(`Last 90 days: ${ninety} → ${to} by week`) && f.includes('Top products'));
+      const weeks = await admin.getOrdersReport({ query: { from: ninety, to, groupBy: 'week' } });
+      expect(weekly).toContain(`${weeks.series.at(-1)!.bucket} │`);
+      expect(fits80x24(weekly)).toBe(true);
+      // Every sale of the demo shop is in euros: c says so instead of switching.
+      await type(stdin, 'c');
+      await frameWith(lastFrame, 'All sales in the range are in EUR');
+
+      await type(stdin, '?');
+      const help = await frameWith(lastFrame, 'Keys on Reports');
+      for (const b of reportsScreen.bindings) expect(help).toContain(b.label.slice(0, 12));
+    });
+  });
+
 });
 
 describe('admin console pieces', () => {

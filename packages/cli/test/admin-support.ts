@@ -7,6 +7,7 @@ import { createClient, memoryTokenStore, type PlinthClient } from '@plinth/clien
 import { createPlinth, createWorker, defineModule, type Plinth, type Worker } from '@plinth/core';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { createServer, type PlinthServer } from '@plinth/server';
+import { vi } from 'vitest';
 import { DEMO_PASSWORD, gatherSeed, type SeedReport } from '../src/commands/seed.js';
 
 export interface Shop {
@@ -23,7 +24,8 @@ export interface Shop {
   stop(): Promise<void>;
 }
 
-export async function startShop(): Promise<Shop> {
+/** `products` and `customers`: the size of the demo shop (default 40 and 8; smaller seeds faster). */
+export async function startShop(size: { products?: number; customers?: number } = {}): Promise<Shop> {
   let healthy = false;
   const hooks = defineModule({
     name: 'hooks',
@@ -38,8 +40,12 @@ export async function startShop(): Promise<Shop> {
     },
   });
   const db = await createTestDatabase('sqlite');
-  const seed = await gatherSeed({ databaseUrl: db.url, json: false }, { modules: [hooks] }, { products: 40, customers: 8 });
-  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent', modules: [hooks], jobs: { pollIntervalMs: 50 } });
+  const seed = await gatherSeed({ databaseUrl: db.url, json: false }, { modules: [hooks] }, { products: size.products ?? 40, customers: size.customers ?? 8 });
+  const plinth = createPlinth({
+    databaseUrl: db.url, processEnv: false, logLevel: 'silent', modules: [hooks], jobs: { pollIntervalMs: 50 },
+    // Webhook receivers in the tests listen on loopback; a failing one is retried once, quickly.
+    webhooks: { allowPrivate: true, retryScheduleMs: [10] }, outbound: { failureThreshold: 100 },
+  });
   let server: PlinthServer | undefined;
   let worker: Worker | undefined;
   try {
@@ -74,4 +80,36 @@ export async function startShop(): Promise<Shop> {
     await db.drop().catch(() => undefined);
     throw error;
   }
+}
+
+/** Waits until the last frame passes `check` (a string it must contain, or a predicate). */
+export async function frameWith(lastFrame: () => string | undefined, check: string | ((frame: string) => boolean), timeout = 15_000): Promise<string> {
+  return vi.waitFor(
+    () => {
+      const frame = lastFrame() ?? '';
+      const ok = typeof check === 'string' ? frame.includes(check) : check(frame);
+      if (!ok) throw new Error(`${typeof check === 'string' ? `"${check}"` : 'condition'} not in frame:\n${frame}`);
+      return frame;
+    },
+    { timeout, interval: 20 },
+  );
+}
+
+export const tick = () => new Promise((r) => setTimeout(r, 100));
+
+/** Types keys one at a time (Ink reads each write as one key press). */
+export async function type(stdin: { write(s: string): void }, ...keys: string[]): Promise<void> {
+  // What was just drawn gets its key handlers a moment later (Ink subscribes them after the frame).
+  await new Promise((r) => setTimeout(r, 250));
+  for (const key of keys) {
+    stdin.write(key);
+    await tick();
+  }
+}
+
+/** Opens the screen's text field with `key`, waits for it, types `text` and enter. */
+export async function fill(view: { stdin: { write(s: string): void }; lastFrame: () => string | undefined }, key: string, label: string, text: string): Promise<void> {
+  await type(view.stdin, key);
+  await frameWith(view.lastFrame, label);
+  await type(view.stdin, ...text, '\r');
 }

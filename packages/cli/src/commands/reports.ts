@@ -6,7 +6,7 @@ import { exportableReports, exportFormats, reportDaySchema, reportGroupings } fr
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { action } from '../action.js';
-import { barChart, formatMoney, sparkline } from '../charts.js';
+import { barChart, chartCurrency, formatMoney, type ShowReport, showReport, showTotals, sparkline } from '@plinth/admin-tui/charts';
 import { type CliContext, type GlobalOptions, globalOptions } from '../instance.js';
 import { operate } from '../operate.js';
 import { columns, printJson, printLines } from '../output.js';
@@ -57,38 +57,15 @@ export interface ShowQuery {
   currency?: string | undefined;
 }
 
-export interface ShowReport {
-  from: string;
-  to: string;
-  groupBy: string;
-  timezone: string;
-  currency: string | null;
-  revenue: { bucket: string; gross: number; refunds: number; net: number; orders: number }[];
-  orders: { bucket: string; created: number; paid: number }[];
-  top: { productId: string; name: string | null; units: number }[];
-}
+export type { ShowReport };
 
 export function gatherShow(globals: GlobalOptions, ctx: CliContext, query: ShowQuery): Promise<ShowReport> {
   return operate(globals, ctx, async (op) => {
     const analytics = analyticsOf(op.plinth);
     const sales = await analytics.sales(query, op.caller);
-    const currency = query.currency ?? [...sales.totals].sort((a, b) => b.gross - a.gross)[0]?.currency ?? null;
     const orders = await analytics.orders(query, op.caller);
     const products = await analytics.products({ ...query, limit: 5 }, op.caller);
-    const byBucket = new Map(sales.series.filter((s) => s.currency === currency).map((s) => [s.bucket, s]));
-    return {
-      from: sales.from,
-      to: sales.to,
-      groupBy: sales.groupBy,
-      timezone: sales.timezone,
-      currency,
-      revenue: orders.series.map(({ bucket }) => {
-        const s = byBucket.get(bucket);
-        return { bucket, gross: s?.gross ?? 0, refunds: s?.refunds ?? 0, net: s?.net ?? 0, orders: s?.orders ?? 0 };
-      }),
-      orders: orders.series.map((s) => ({ bucket: s.bucket, created: s.created, paid: s.paid })),
-      top: products.data.map((p) => ({ productId: p.productId, name: p.name, units: p.units })),
-    };
+    return showReport({ sales, orders, products }, chartCurrency(sales.totals, query.currency));
   });
 }
 
@@ -107,8 +84,7 @@ export function renderShow(report: ShowReport, width = 40): string[] {
     ),
     '',
   );
-  const net = report.revenue.reduce((a, r) => a + r.net, 0);
-  const paid = report.revenue.reduce((a, r) => a + r.orders, 0);
+  const { net, paid } = showTotals(report);
   lines.push(`Total: ${money(net)} net from ${paid} paid order${paid === 1 ? '' : 's'}`);
   if (report.top.length) {
     lines.push('', 'Top products by units:', ...columns(report.top.map((p) => [String(p.units).padStart(6), p.name ?? p.productId])));
