@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tabLabels } from './admin-app.js';
+import { bar, barChart, chartCurrency, showReport, showTotals, sparkline } from './charts.js';
 import { fileTokenStore, forgetServer, savedServer } from './credentials.js';
 import { fit, layout, money, parseAmount, row } from './format.js';
 import { actionFor, globalBindings, listBindings } from './key-bindings.js';
 import { httpTotals, parseMetrics } from './metrics.js';
 import { parseAdjustment } from './screens/catalog.js';
+import { freshnessLine, lastDays } from './screens/reports.js';
+import { deliveryState, endpointState, latestAttempt } from './screens/webhooks.js';
 
 describe('console pieces', () => {
   const dirs: string[] = [];
@@ -80,5 +84,71 @@ describe('console pieces', () => {
     expect(forgetServer('http://a.test', path)).toBe(true);
     expect(() => statSync(path)).toThrow();
     expect(forgetServer('http://a.test', path)).toBe(false);
+  });
+  it('charts: bars in eighths, sparklines between the extremes, a window of a series keeps its scale', () => {
+    expect(bar(10, 10, 4)).toBe('████');
+    expect(bar(5, 10, 4)).toBe('██');
+    expect(bar(1, 80, 1)).toBe('▏');
+    expect(bar(0, 10, 4)).toBe('');
+    expect(sparkline([0, 5, 10])).toBe('▁▅█');
+    expect(sparkline([3, 3])).toBe('▄▄');
+    expect(sparkline([])).toBe('');
+    const points = [{ label: 'a', value: 2 }, { label: 'bb', value: 4 }];
+    expect(barChart(points, { title: 'T', width: 4 })).toEqual(['T', '  a  │██    2', '  bb │████  4']);
+    expect(barChart(points.slice(0, 1), { title: 'T', width: 4, max: 4 })).toEqual(['T', '  a │██    2']);
+    expect(barChart([], { title: 'T' })).toEqual(['T', '  (no data)']);
+  });
+
+  it('a report to chart: the currency with most revenue, every bucket (quiet ones as zeros), totals', () => {
+    const figures = (currency: string, gross: number) => ({ currency, orders: 1, gross, refunds: 0, net: gross });
+    const sales = {
+      from: '2026-11-01', to: '2026-11-02', groupBy: 'day', timezone: 'UTC',
+      series: [{ bucket: '2026-11-02', ...figures('EUR', 500) }, { bucket: '2026-11-02', ...figures('USD', 100) }],
+      totals: [figures('USD', 100), figures('EUR', 500)],
+    };
+    const orders = { series: [{ bucket: '2026-11-01', created: 2, paid: 0 }, { bucket: '2026-11-02', created: 3, paid: 2 }] };
+    const products = { data: [{ productId: 'p1', name: 'Kettle', units: 3 }] };
+    expect(chartCurrency(sales.totals)).toBe('EUR');
+    expect(chartCurrency(sales.totals, 'USD')).toBe('USD');
+    expect(chartCurrency([])).toBeNull();
+    const report = showReport({ sales, orders, products }, 'EUR');
+    expect(report.currencies).toEqual(['EUR', 'USD']);
+    expect(report.revenue.map((r) => r.net)).toEqual([0, 500]);
+    expect(showTotals(report)).toEqual({ net: 500, paid: 1, placed: 5 });
+    expect(showReport({ sales, orders, products }, 'USD').revenue.map((r) => r.net)).toEqual([0, 100]);
+  });
+
+  it('the tab bar fits: roomy, then tight, then only the current tab named', () => {
+    const titles = ['Dashboard', 'Users', 'Orders', 'Catalog', 'Reports', 'Jobs', 'Webhooks', 'Audit'];
+    const bar = (width: number, color = false) => {
+      const { labels, gap } = tabLabels(titles, 2, width, color);
+      return labels.join(gap);
+    };
+    expect(bar(100)).toBe(' 1 Dashboard  2 Users [3 Orders] 4 Catalog  5 Reports  6 Jobs  7 Webhooks  8 Audit ');
+    expect(bar(78)).toBe('1 Dashboard 2 Users [3 Orders] 4 Catalog 5 Reports 6 Jobs 7 Webhooks 8 Audit');
+    expect(bar(40)).toBe('1 2 [3 Orders] 4 5 6 7 8');
+    expect(bar(78, true)).toBe('1 Dashboard 2 Users 3 Orders 4 Catalog 5 Reports 6 Jobs 7 Webhooks 8 Audit');
+    for (const width of [100, 78, 60, 40]) expect(bar(width).length).toBeLessThanOrEqual(width);
+  });
+
+  it('reports: the last n days in the server time zone; the rollups lag as a line', () => {
+    const at = new Date('2026-11-21T23:30:00Z');
+    expect(lastDays(7, 'UTC', at)).toEqual({ from: '2026-11-15', to: '2026-11-21' });
+    expect(lastDays(30, 'Asia/Tokyo', at)).toEqual({ from: '2026-10-24', to: '2026-11-22' });
+    const base = { timezone: 'UTC', configuredTimezone: 'UTC', rebuildRequired: false, appliedEvents: 12, lastAppliedAt: null };
+    expect(freshnessLine({ ...base, lagSeconds: 0 }).text).toBe('Rollups up to date · 12 events applied');
+    expect(freshnessLine({ ...base, lagSeconds: 125 })).toEqual({ text: 'Rollups 2m 5s behind · 12 events applied', tint: 'yellow' });
+    expect(freshnessLine({ ...base, configuredTimezone: 'Europe/Paris', rebuildRequired: true, lagSeconds: 0 }).text).toMatch(/run plinth reports rebuild/);
+  });
+
+  it('webhooks: states as a person says them; the newest attempt by time (a replay counts from 1 again)', () => {
+    expect(deliveryState('succeeded')).toBe('delivered');
+    expect(deliveryState('failed')).toBe('failed');
+    expect(endpointState({ enabled: true, disabledReason: null })).toBe('enabled');
+    expect(endpointState({ enabled: false, disabledReason: 'disabled by an admin' })).toBe('disabled');
+    expect(endpointState({ enabled: false, disabledReason: '50 failed attempts in a row' })).toBe('auto-disabled');
+    const attempt = (n: number, at: string, statusCode: number) => ({ attempt: n, createdAt: at, statusCode, latencyMs: 1, response: null, error: null });
+    expect(latestAttempt([attempt(1, '2026-11-21T10:00:00Z', 500), attempt(1, '2026-11-21T11:00:00Z', 200), attempt(2, '2026-11-21T10:01:00Z', 500)])?.statusCode).toBe(200);
+    expect(latestAttempt([])).toBeUndefined();
   });
 });

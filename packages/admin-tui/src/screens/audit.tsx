@@ -1,12 +1,11 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import type { AdminClient } from '../api.js';
-import { type Column, header, layout, row, when } from '../format.js';
-import { paint, useConsole } from '../ui/context.js';
+import { type Column, when } from '../format.js';
 import { useAction, usePaged } from '../ui/hooks.js';
+import { ListTable, useListNav } from '../ui/list-screen.js';
 import { Prompt } from '../ui/prompt.js';
 import { useScreenKeys } from '../ui/use-keys.js';
-import { move, VirtualList } from '../ui/virtual-list.js';
 import type { ScreenDef } from './screen.js';
 
 type Event = Awaited<ReturnType<AdminClient['listAudit']>>['data'][number];
@@ -29,12 +28,11 @@ type Filter = { action?: string; actorId?: string; targetId?: string };
 type Mode = { kind: 'list' } | { kind: 'prompt'; field: keyof Filter; label: string };
 
 function AuditScreen() {
-  const ctx = useConsole();
   const [filter, setFilter] = useState<Filter>({});
-  const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<Event | null>(null);
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const list = usePaged((c, cursor) => c.listAudit({ query: { limit: 200, ...filter, ...(cursor ? { cursor } : {}) } }), [filter.action, filter.actorId, filter.targetId]);
+  const nav = useListNav(list.items.length, list);
   const { run } = useAction();
   useScreenKeys(
     bindings,
@@ -44,13 +42,8 @@ function AuditScreen() {
         else setFilter({});
         return;
       }
-      if (!open && ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) {
-        const next = move(action, selected, list.items.length, ctx.bodyRows - 3);
-        setSelected(next);
-        if (next >= list.items.length - 20) list.loadMore();
-        return;
-      }
-      if (action === 'open' && !open && list.items[selected]) return setOpen(list.items[selected]!);
+      if (!open && nav.handle(action)) return;
+      if (action === 'open' && !open && list.items[nav.selected]) return setOpen(list.items[nav.selected]!);
       if (action === 'search') return setMode({ kind: 'prompt', field: 'action', label: 'Action (exact, e.g. access.user.disabled):' });
       if (action === 'actor') return setMode({ kind: 'prompt', field: 'actorId', label: 'Actor id:' });
       if (action === 'target') return setMode({ kind: 'prompt', field: 'targetId', label: 'Target id:' });
@@ -64,7 +57,6 @@ function AuditScreen() {
     },
     mode.kind === 'list',
   );
-  const widths = layout(columns, ctx.columns - 2);
   const described = Object.entries(filter)
     .filter(([, v]) => v)
     .map(([k, v]) => `${k}=${v}`)
@@ -78,14 +70,13 @@ function AuditScreen() {
           onCancel={() => setMode({ kind: 'list' })}
           onSubmit={(value) => {
             setMode({ kind: 'list' });
-            setSelected(0);
+            nav.setSelected(0);
             setFilter((old) => ({ ...old, [mode.field]: value.trim() || undefined }));
           }}
         />
       ) : (
         <Text dimColor>Audit log, newest first{described ? ` · ${described} (esc clears)` : ''}</Text>
       )}
-      {list.error && <Text color={paint(ctx, 'red')}>{list.error}</Text>}
       {open ? (
         <Box flexDirection="column">
           <Text bold>
@@ -101,17 +92,7 @@ function AuditScreen() {
           <Text dimColor>Hash {open.hash}</Text>
         </Box>
       ) : (
-        <VirtualList
-          items={list.items}
-          selected={selected}
-          height={ctx.bodyRows - 2}
-          width={ctx.columns}
-          header={header(columns, widths)}
-          render={(e) => row(columns, widths, e)}
-          color={ctx.color}
-          empty={list.loading ? 'Loading…' : 'No events match.'}
-          more={list.more}
-        />
+        <ListTable list={list} columns={columns} selected={nav.selected} empty="No events match." />
       )}
     </Box>
   );

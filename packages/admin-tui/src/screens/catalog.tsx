@@ -2,12 +2,13 @@ import { Box, Text } from 'ink';
 import { randomUUID } from 'node:crypto';
 import { useState } from 'react';
 import type { AdminClient } from '../api.js';
-import { type Column, fit, header, layout, money, row, when } from '../format.js';
+import { type Column, fit, money, when } from '../format.js';
 import { paint, useConsole } from '../ui/context.js';
 import { useAction, useLoad, usePaged } from '../ui/hooks.js';
+import { allowed, ListTable, useListNav } from '../ui/list-screen.js';
 import { Prompt } from '../ui/prompt.js';
 import { useScreenKeys } from '../ui/use-keys.js';
-import { move, VirtualList } from '../ui/virtual-list.js';
+import { move } from '../ui/virtual-list.js';
 import type { ScreenDef } from './screen.js';
 
 type Product = Awaited<ReturnType<AdminClient['getProduct']>>;
@@ -43,7 +44,6 @@ type Mode = { kind: 'list' } | { kind: 'search' } | { kind: 'adjust'; sku: strin
 function CatalogScreen() {
   const ctx = useConsole();
   const [q, setQ] = useState('');
-  const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [skuIndex, setSkuIndex] = useState(0);
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
@@ -59,6 +59,8 @@ function CatalogScreen() {
     },
     [open, skuIndex],
   );
+  const nav = useListNav(list.items.length, list);
+  const selected = nav.selected;
   const { run } = useAction();
   const skus = detail.data?.product.skus ?? [];
 
@@ -70,20 +72,15 @@ function CatalogScreen() {
         else if (q) setQ('');
         return;
       }
-      if (['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) {
-        if (open) return setSkuIndex((i) => move(action, i, skus.length, 5));
-        const next = move(action, selected, list.items.length, ctx.bodyRows - 3);
-        setSelected(next);
-        if (next >= list.items.length - 20) list.loadMore();
-        return;
-      }
+      if (open && ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) return setSkuIndex((i) => move(action, i, skus.length, 5));
+      if (!open && nav.handle(action)) return;
       if (action === 'search') return setMode({ kind: 'search' });
       if (action === 'open' && !open && list.items[selected]) {
         setSkuIndex(0);
         return setOpen(list.items[selected]!.id);
       }
       if (action === 'adjust') {
-        if (!ctx.can('inventory:adjust')) return ctx.setStatus({ kind: 'error', text: 'Not allowed: adjusting stock needs the inventory:adjust permission' });
+        if (!allowed(ctx, 'inventory:adjust', 'adjusting stock')) return;
         const sku = open ? skus[skuIndex]?.sku : list.items[selected]?.skus[0]?.sku;
         if (!sku) return;
         setMode({ kind: 'adjust', sku });
@@ -92,7 +89,6 @@ function CatalogScreen() {
     mode.kind === 'list',
   );
 
-  const widths = layout(columns, ctx.columns - 2);
   return (
     <Box flexDirection="column">
       {mode.kind === 'search' ? (
@@ -102,7 +98,7 @@ function CatalogScreen() {
           onCancel={() => setMode({ kind: 'list' })}
           onSubmit={(value) => {
             setMode({ kind: 'list' });
-            setSelected(0);
+            nav.setSelected(0);
             setQ(value.trim());
           }}
         />
@@ -129,7 +125,6 @@ function CatalogScreen() {
       ) : (
         <Text dimColor>{q ? `Products matching "${q}" (esc clears)` : 'Products'}</Text>
       )}
-      {list.error && !open && <Text color={paint(ctx, 'red')}>{list.error}</Text>}
       {open ? (
         detail.data ? (
           <Box flexDirection="column">
@@ -163,17 +158,7 @@ function CatalogScreen() {
           <Text color={detail.state === 'error' ? paint(ctx, 'red') : undefined}>{detail.state === 'error' ? detail.message : 'Loading…'}</Text>
         )
       ) : (
-        <VirtualList
-          items={list.items}
-          selected={selected}
-          height={ctx.bodyRows - 2}
-          width={ctx.columns}
-          header={header(columns, widths)}
-          render={(p) => row(columns, widths, p)}
-          color={ctx.color}
-          empty={list.loading ? 'Loading…' : 'No products match.'}
-          more={list.more}
-        />
+        <ListTable list={list} columns={columns} selected={selected} empty="No products match." />
       )}
     </Box>
   );

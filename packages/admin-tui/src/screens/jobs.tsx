@@ -1,12 +1,11 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import type { AdminClient } from '../api.js';
-import { type Column, header, layout, row, when } from '../format.js';
+import { type Column, when } from '../format.js';
 import { paint, useConsole } from '../ui/context.js';
 import { useAction, useLoad, usePaged } from '../ui/hooks.js';
-import { Confirm } from '../ui/prompt.js';
+import { allowed, ListTable, useConfirm, useListNav } from '../ui/list-screen.js';
 import { useScreenKeys } from '../ui/use-keys.js';
-import { move, VirtualList } from '../ui/virtual-list.js';
 import type { ScreenDef } from './screen.js';
 
 type Job = Awaited<ReturnType<AdminClient['getJob']>>;
@@ -37,14 +36,10 @@ const columns: Column<Job>[] = [
   { title: 'Run at', optional: true, width: 16, value: (j) => when(j.runAt) },
 ];
 
-type Mode = { kind: 'list' } | { kind: 'confirm'; question: string; act: () => void };
-
 function JobsScreen() {
   const ctx = useConsole();
   const [filter, setFilter] = useState(0);
-  const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
-  const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const f = filters[filter]!;
   const state = apiState(f);
   const list = usePaged(
@@ -55,8 +50,10 @@ function JobsScreen() {
     [f],
   );
   const detail = useLoad(async (c, signal) => (open ? c.getJob({ params: { id: open } }, { signal }) : null), [open]);
+  const nav = useListNav(list.items.length, list);
+  const confirm = useConfirm();
   const { run } = useAction();
-  const current = open ? (detail.data ?? undefined) : list.items[selected];
+  const current = open ? (detail.data ?? undefined) : list.items[nav.selected];
   const refresh = () => {
     list.reload();
     detail.reload();
@@ -66,15 +63,10 @@ function JobsScreen() {
     bindings,
     (action) => {
       if (action === 'back') return open ? setOpen(null) : undefined;
-      if (!open && ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) {
-        const next = move(action, selected, list.items.length, ctx.bodyRows - 3);
-        setSelected(next);
-        if (next >= list.items.length - 20) list.loadMore();
-        return;
-      }
+      if (!open && nav.handle(action)) return;
       if (action === 'state') {
         setFilter((n) => (n + 1) % filters.length);
-        setSelected(0);
+        nav.setSelected(0);
         setOpen(null);
         return;
       }
@@ -82,34 +74,19 @@ function JobsScreen() {
       if (action === 'open' && !open && current) return setOpen(current.id);
       if (!current) return;
       const job = current;
-      if ((action === 'retry' || action === 'cancel') && !ctx.can('jobs:write')) {
-        return ctx.setStatus({ kind: 'error', text: 'Not allowed: retrying and cancelling jobs needs the jobs:write permission (admins)' });
-      }
+      if ((action === 'retry' || action === 'cancel') && !allowed(ctx, 'jobs:write', 'retrying and cancelling jobs')) return;
       if (action === 'retry') {
-        setMode({ kind: 'confirm', question: `Retry ${job.type} ${job.id} now?`, act: () => void run(`Retrying ${job.id}`, (c) => c.retryJob({ params: { id: job.id } }), (j) => `Job ${j.id} is ${jobKind(j)}`, refresh) });
+        confirm.ask(`Retry ${job.type} ${job.id} now?`, () => void run(`Retrying ${job.id}`, (c) => c.retryJob({ params: { id: job.id } }), (j) => `Job ${j.id} is ${jobKind(j)}`, refresh));
       } else if (action === 'cancel') {
-        setMode({ kind: 'confirm', question: `Cancel ${job.type} ${job.id}?`, act: () => void run(`Cancelling ${job.id}`, (c) => c.cancelJob({ params: { id: job.id } }), (j) => `Job ${j.id} is ${j.state}`, refresh) });
+        confirm.ask(`Cancel ${job.type} ${job.id}?`, () => void run(`Cancelling ${job.id}`, (c) => c.cancelJob({ params: { id: job.id } }), (j) => `Job ${j.id} is ${j.state}`, refresh));
       }
     },
-    mode.kind === 'list',
+    !confirm.asking,
   );
 
-  const widths = layout(columns, ctx.columns - 2);
   return (
     <Box flexDirection="column">
-      {mode.kind === 'confirm' ? (
-        <Confirm
-          question={mode.question}
-          onAnswer={(yes) => {
-            setMode({ kind: 'list' });
-            if (yes) mode.act();
-            else ctx.setStatus({ kind: 'info', text: 'Nothing changed' });
-          }}
-        />
-      ) : (
-        <Text dimColor>Jobs: {f}</Text>
-      )}
-      {list.error && !open && <Text color={paint(ctx, 'red')}>{list.error}</Text>}
+      {confirm.prompt ?? <Text dimColor>Jobs: {f}</Text>}
       {open ? (
         detail.data ? (
           <JobDetail job={detail.data} />
@@ -117,17 +94,7 @@ function JobsScreen() {
           <Text color={detail.state === 'error' ? paint(ctx, 'red') : undefined}>{detail.state === 'error' ? detail.message : 'Loading…'}</Text>
         )
       ) : (
-        <VirtualList
-          items={list.items}
-          selected={selected}
-          height={ctx.bodyRows - 2}
-          width={ctx.columns}
-          header={header(columns, widths)}
-          render={(j) => row(columns, widths, j)}
-          color={ctx.color}
-          empty={list.loading ? 'Loading…' : 'No jobs here.'}
-          more={list.more}
-        />
+        <ListTable list={list} columns={columns} selected={nav.selected} empty="No jobs here." />
       )}
     </Box>
   );

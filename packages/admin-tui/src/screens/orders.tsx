@@ -2,12 +2,12 @@ import { Box, Text } from 'ink';
 import { randomUUID } from 'node:crypto';
 import { useState } from 'react';
 import type { AdminClient } from '../api.js';
-import { type Column, header, layout, money, parseAmount, row, when } from '../format.js';
+import { type Column, money, parseAmount, when } from '../format.js';
 import { paint, useConsole } from '../ui/context.js';
 import { useAction, useLoad, usePaged } from '../ui/hooks.js';
-import { Confirm, Prompt } from '../ui/prompt.js';
+import { allowed, ListTable, useConfirm, useListNav } from '../ui/list-screen.js';
+import { Prompt } from '../ui/prompt.js';
 import { useScreenKeys } from '../ui/use-keys.js';
-import { move, VirtualList } from '../ui/virtual-list.js';
 import type { ScreenDef } from './screen.js';
 
 type Order = Awaited<ReturnType<AdminClient['getOrder']>>;
@@ -46,13 +46,12 @@ const columns: Column<Order>[] = [
   { title: 'Total', width: 13, align: 'right', value: (o) => money(o.total) },
 ];
 
-type Mode = { kind: 'list' } | { kind: 'search' } | { kind: 'amount'; order: Order; left: number } | { kind: 'confirm'; question: string; act: () => void };
+type Mode = { kind: 'list' } | { kind: 'search' } | { kind: 'amount'; order: Order; left: number };
 
 function OrdersScreen() {
   const ctx = useConsole();
   const [state, setState] = useState<number>(-1);
   const [window, setWindow] = useState(0);
-  const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const status = state >= 0 ? orderStatuses[state] : undefined;
@@ -69,9 +68,10 @@ function OrdersScreen() {
     },
     [open],
   );
+  const nav = useListNav(list.items.length, list);
+  const confirm = useConfirm();
   const { run } = useAction();
-  const current = open ? (detail.data?.order ?? undefined) : list.items[selected];
-  const page = ctx.bodyRows - 3;
+  const current = open ? (detail.data?.order ?? undefined) : list.items[nav.selected];
   const refresh = () => {
     list.reload();
     detail.reload();
@@ -81,16 +81,11 @@ function OrdersScreen() {
     bindings,
     (action) => {
       if (action === 'back') return open ? setOpen(null) : undefined;
-      if (!open && ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) {
-        const next = move(action, selected, list.items.length, page);
-        setSelected(next);
-        if (next >= list.items.length - 20) list.loadMore();
-        return;
-      }
+      if (!open && nav.handle(action)) return;
       if (action === 'state' || action === 'date') {
         if (action === 'state') setState((s) => (s + 2 > orderStatuses.length ? -1 : s + 1));
         else setWindow((w) => (w + 1) % windows.length);
-        setSelected(0);
+        nav.setSelected(0);
         setOpen(null);
         return;
       }
@@ -99,19 +94,15 @@ function OrdersScreen() {
       if (!current) return;
       const order = current;
       if (action === 'fulfil') {
-        setMode({
-          kind: 'confirm',
-          question: `Fulfil order ${order.id} (${money(order.total)})?`,
-          act: () => void run(`Fulfilling ${order.id}`, (c) => c.fulfilOrder({ params: { id: order.id }, body: { version: order.version } }), (o) => `Order ${o.id} is ${o.status}`, refresh),
-        });
+        confirm.ask(`Fulfil order ${order.id} (${money(order.total)})?`, () =>
+          void run(`Fulfilling ${order.id}`, (c) => c.fulfilOrder({ params: { id: order.id }, body: { version: order.version } }), (o) => `Order ${o.id} is ${o.status}`, refresh),
+        );
       } else if (action === 'cancel') {
-        setMode({
-          kind: 'confirm',
-          question: `Cancel order ${order.id} and release its stock?`,
-          act: () => void run(`Cancelling ${order.id}`, (c) => c.cancelOrder({ params: { id: order.id }, body: { version: order.version } }), (o) => `Order ${o.id} is ${o.status}`, refresh),
-        });
+        confirm.ask(`Cancel order ${order.id} and release its stock?`, () =>
+          void run(`Cancelling ${order.id}`, (c) => c.cancelOrder({ params: { id: order.id }, body: { version: order.version } }), (o) => `Order ${o.id} is ${o.status}`, refresh),
+        );
       } else if (action === 'refund') {
-        if (!ctx.can('payments:refund')) return ctx.setStatus({ kind: 'error', text: 'Not allowed: refunds need the payments:refund permission' });
+        if (!allowed(ctx, 'payments:refund', 'refunding')) return;
         const left = order.total.amount - order.refunded.amount;
         if (!['paid', 'fulfilled', 'partially_refunded'].includes(order.status) || left <= 0) {
           return ctx.setStatus({ kind: 'error', text: `Order ${order.id} is ${order.status}: nothing to refund` });
@@ -119,10 +110,9 @@ function OrdersScreen() {
         setMode({ kind: 'amount', order, left });
       }
     },
-    mode.kind === 'list',
+    mode.kind === 'list' && !confirm.asking,
   );
 
-  const widths = layout(columns, ctx.columns - 2);
   const filter = `${status ?? 'any state'} · ${windows[window]!.label}`;
   return (
     <Box flexDirection="column">
@@ -149,47 +139,27 @@ function OrdersScreen() {
               const refund = { amount, currency: mode.order.total.currency };
               const order = mode.order;
               const key = randomUUID();
-              setMode({
-                kind: 'confirm',
-                question: `Refund ${money(refund)} on order ${order.id}${amount === mode.left ? ' (everything left)' : ''}?`,
-                act: () =>
-                  void run(
-                    `Refunding ${money(refund)} on ${order.id}`,
-                    (c) => c.createRefund({ params: { id: order.id }, body: { amount: refund } }, { idempotencyKey: key }),
-                    (r) => `Refunded ${money(r.amount)} on ${order.id}: order is ${r.orderStatus}`,
-                    refresh,
-                  ),
-              });
-            }}
-          />
-        ) : mode.kind === 'confirm' ? (
-          <Confirm
-            question={mode.question}
-            onAnswer={(yes) => {
               setMode({ kind: 'list' });
-              if (yes) mode.act();
-              else ctx.setStatus({ kind: 'info', text: 'Nothing changed' });
+              confirm.ask(`Refund ${money(refund)} on order ${order.id}${amount === mode.left ? ' (everything left)' : ''}?`, () =>
+                void run(
+                  `Refunding ${money(refund)} on ${order.id}`,
+                  (c) => c.createRefund({ params: { id: order.id }, body: { amount: refund } }, { idempotencyKey: key }),
+                  (r) => `Refunded ${money(r.amount)} on ${order.id}: order is ${r.orderStatus}`,
+                  refresh,
+                ),
+              );
             }}
           />
+        ) : confirm.prompt ? (
+          confirm.prompt
         ) : (
           <Text dimColor>Orders: {filter}</Text>
         )}
       </Box>
-      {list.error && !open && <Text color={paint(ctx, 'red')}>{list.error}</Text>}
       {open ? (
         <OrderDetail data={detail.data ?? null} error={detail.state === 'error' ? detail.message : undefined} />
       ) : (
-        <VirtualList
-          items={list.items}
-          selected={selected}
-          height={ctx.bodyRows - 2}
-          width={ctx.columns}
-          header={header(columns, widths)}
-          render={(o) => row(columns, widths, o)}
-          color={ctx.color}
-          empty={list.loading ? 'Loading…' : 'No orders match.'}
-          more={list.more}
-        />
+        <ListTable list={list} columns={columns} selected={nav.selected} empty="No orders match." />
       )}
     </Box>
   );

@@ -1,11 +1,11 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import { type Column, header, layout, row, when } from '../format.js';
+import { type Column, when } from '../format.js';
 import { paint, useConsole } from '../ui/context.js';
 import { useAction, useLoad, usePaged } from '../ui/hooks.js';
-import { Confirm, Prompt } from '../ui/prompt.js';
+import { allowed, ListTable, useConfirm, useListNav } from '../ui/list-screen.js';
+import { Prompt } from '../ui/prompt.js';
 import { useScreenKeys } from '../ui/use-keys.js';
-import { move, VirtualList } from '../ui/virtual-list.js';
 import type { ScreenDef } from './screen.js';
 import type { AdminClient } from '../api.js';
 
@@ -25,17 +25,18 @@ const columns: Column<User>[] = [
   { title: 'MFA', optional: true, width: 3, value: (u) => (u.mfaEnabled ? 'on' : '') },
 ];
 
-type Mode = { kind: 'list' } | { kind: 'search' } | { kind: 'confirm'; question: string; act: () => void } | { kind: 'roles' };
+type Mode = { kind: 'list' } | { kind: 'search' } | { kind: 'roles' };
 
 function UsersScreen() {
   const ctx = useConsole();
   const [q, setQ] = useState('');
-  const [selected, setSelected] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const list = usePaged((c, cursor) => c.adminListUsers({ query: { limit: 100, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) } }), [q]);
+  const nav = useListNav(list.items.length, list);
+  const confirm = useConfirm();
   const { run } = useAction();
-  const current = open ? undefined : list.items[selected];
+  const current = open ? undefined : list.items[nav.selected];
   const targetId = open ?? current?.id;
   const detail = useLoad(
     async (c, signal) => {
@@ -50,17 +51,12 @@ function UsersScreen() {
     [open],
   );
   const target = open ? (detail.data?.user ?? undefined) : current;
-  const page = ctx.bodyRows - 3;
 
   const refresh = () => {
     list.reload();
     detail.reload();
   };
-  const needWrite = () => {
-    if (ctx.can('users:write')) return true;
-    ctx.setStatus({ kind: 'error', text: 'Not allowed: changing users needs the users:write permission (admins)' });
-    return false;
-  };
+  const needWrite = () => allowed(ctx, 'users:write', 'changing users');
 
   useScreenKeys(
     bindings,
@@ -69,41 +65,30 @@ function UsersScreen() {
         if (open) setOpen(null);
         else if (q) {
           setQ('');
-          setSelected(0);
+          nav.setSelected(0);
         }
         return;
       }
-      if (!open && ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom'].includes(action)) {
-        const next = move(action, selected, list.items.length, page);
-        setSelected(next);
-        if (next >= list.items.length - 10) list.loadMore();
-        return;
-      }
+      if (!open && nav.handle(action)) return;
       if (action === 'search') return setMode({ kind: 'search' });
       if (action === 'open' && !open && current) return setOpen(current.id);
       if (!target || !targetId) return;
       if (action === 'toggle' && needWrite()) {
         const next = target.status === 'active' ? 'disabled' : 'active';
-        setMode({
-          kind: 'confirm',
-          question: `${next === 'disabled' ? 'Disable' : 'Enable'} ${target.email}?${next === 'disabled' ? ' Their sessions are revoked.' : ''}`,
-          act: () =>
-            void run(`${next === 'disabled' ? 'Disabling' : 'Enabling'} ${target.email}`, (c) => c.adminUpdateUser({ params: { id: targetId }, body: { status: next } }), (u) => `${u.email} is ${u.status}`, refresh),
-        });
+        confirm.ask(`${next === 'disabled' ? 'Disable' : 'Enable'} ${target.email}?${next === 'disabled' ? ' Their sessions are revoked.' : ''}`, () =>
+          void run(`${next === 'disabled' ? 'Disabling' : 'Enabling'} ${target.email}`, (c) => c.adminUpdateUser({ params: { id: targetId }, body: { status: next } }), (u) => `${u.email} is ${u.status}`, refresh),
+        );
       }
       if (action === 'roles' && needWrite()) setMode({ kind: 'roles' });
       if (action === 'revoke' && needWrite()) {
-        setMode({
-          kind: 'confirm',
-          question: `Revoke every session of ${target.email}?`,
-          act: () => void run(`Revoking the sessions of ${target.email}`, (c) => c.adminRevokeSessions({ params: { id: targetId } }), (r) => `Revoked ${r.revoked} session(s) of ${target.email}`, refresh),
-        });
+        confirm.ask(`Revoke every session of ${target.email}?`, () =>
+          void run(`Revoking the sessions of ${target.email}`, (c) => c.adminRevokeSessions({ params: { id: targetId } }), (r) => `Revoked ${r.revoked} session(s) of ${target.email}`, refresh),
+        );
       }
     },
-    mode.kind === 'list',
+    mode.kind === 'list' && !confirm.asking,
   );
 
-  const widths = layout(columns, ctx.columns - 2);
   return (
     <Box flexDirection="column">
       <Box>
@@ -113,20 +98,13 @@ function UsersScreen() {
             initial={q}
             onSubmit={(value) => {
               setQ(value.trim());
-              setSelected(0);
+              nav.setSelected(0);
               setMode({ kind: 'list' });
             }}
             onCancel={() => setMode({ kind: 'list' })}
           />
-        ) : mode.kind === 'confirm' ? (
-          <Confirm
-            question={mode.question}
-            onAnswer={(yes) => {
-              setMode({ kind: 'list' });
-              if (yes) mode.act();
-              else ctx.setStatus({ kind: 'info', text: 'Nothing changed' });
-            }}
-          />
+        ) : confirm.prompt ? (
+          confirm.prompt
         ) : mode.kind === 'roles' && target && targetId ? (
           <Prompt
             label={`Roles of ${target.email}:`}
@@ -142,22 +120,7 @@ function UsersScreen() {
           <Text dimColor>{q ? `Users matching "${q}" (esc clears)` : 'Users'}</Text>
         )}
       </Box>
-      {list.error && !open && <Text color={paint(ctx, 'red')}>{list.error}</Text>}
-      {open ? (
-        <UserDetail detail={detail} />
-      ) : (
-        <VirtualList
-          items={list.items}
-          selected={selected}
-          height={ctx.bodyRows - 2}
-          width={ctx.columns}
-          header={header(columns, widths)}
-          render={(u) => row(columns, widths, u)}
-          color={ctx.color}
-          empty={list.loading ? 'Loading…' : 'No users match.'}
-          more={list.more}
-        />
-      )}
+      {open ? <UserDetail detail={detail} /> : <ListTable list={list} columns={columns} selected={nav.selected} empty="No users match." />}
     </Box>
   );
 }

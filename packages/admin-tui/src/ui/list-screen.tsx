@@ -93,6 +93,6 @@ export function useConfirm(): { ask(question: string, act: () => void): void; as
 /** True when the signed-in user has `permission`; else says so on the status line (`what` needs it) and answers false. */
 export function allowed(ctx: Pick<ConsoleContext, 'can' | 'setStatus'>, permission: string, what: string): boolean {
   if (ctx.can(permission)) return true;
-  ctx.setStatus({ kind: 'error', text: `Not allowed: ${what} needs ${permission} (admins)` });
+  ctx.setStatus({ kind: 'error', text: `Not allowed: ${what} needs the ${permission} permission` });
   return false;
 }
