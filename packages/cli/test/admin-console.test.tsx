@@ -424,12 +424,12 @@ describe('admin console screens against a seeded server', () => {
       const { lastFrame, stdin } = show80(<AdminApp client={staff} color={false} refreshMs={0} initialScreen="webhooks" />);
       await frameWith(lastFrame, url);
       await type(stdin, 'e');
-      const refused = await frameWith(lastFrame, 'Not allowed: changing endpoints needs webhooks:write');
+      const refused = await frameWith(lastFrame, 'Not allowed: changing endpoints needs the webhooks:write permission');
       expect(refused).not.toContain('Disable');
       await type(stdin, '\r');
       await frameWith(lastFrame, 'Last attempt');
       await type(stdin, 'p');
-      await frameWith(lastFrame, 'Not allowed: replaying deliveries needs webhooks:write');
+      await frameWith(lastFrame, 'Not allowed: replaying deliveries needs the webhooks:write permission');
       const delivery = (await staff.listWebhookDeliveries({ params: { id: endpointId } })).data[0]!;
       await expect(staff.replayWebhookDelivery({ params: { id: endpointId, deliveryId: delivery.id } })).rejects.toMatchObject({ status: 403, code: 'auth.forbidden' });
 
