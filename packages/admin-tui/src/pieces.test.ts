@@ -10,7 +10,7 @@ import { actionFor, globalBindings, listBindings } from './key-bindings.js';
 import { httpTotals, parseMetrics } from './metrics.js';
 import { parseAdjustment } from './screens/catalog.js';
 import { freshnessLine, lastDays } from './screens/reports.js';
-import { deliveryState, endpointState, latestAttempt } from './screens/webhooks.js';
+import { deliveryState, endpointState, latestAttempt, replayOutcome } from './screens/webhooks.js';
 
 describe('console pieces', () => {
   const dirs: string[] = [];
@@ -150,5 +150,11 @@ describe('console pieces', () => {
     const attempt = (n: number, at: string, statusCode: number) => ({ attempt: n, createdAt: at, statusCode, latencyMs: 1, response: null, error: null });
     expect(latestAttempt([attempt(1, '2026-11-21T10:00:00Z', 500), attempt(1, '2026-11-21T11:00:00Z', 200), attempt(2, '2026-11-21T10:01:00Z', 500)])?.statusCode).toBe(200);
     expect(latestAttempt([])).toBeUndefined();
+    expect(replayOutcome('d1', { status: 'succeeded' }, attempt(1, '2026-11-21T11:00:00Z', 200))).toEqual({ kind: 'ok', text: 'Replayed d1: delivered, HTTP 200 in 1 ms' });
+    expect(replayOutcome('d1', { status: 'pending' }, { ...attempt(1, '2026-11-21T11:00:00Z', 500), error: 'receiver answered 500' })).toEqual({
+      kind: 'error',
+      text: 'Replayed d1: the receiver failed again (HTTP 500 in 1 ms · receiver answered 500); pending',
+    });
+    expect(replayOutcome('d1', { status: 'pending' }, undefined).kind).toBe('info');
   });
 });

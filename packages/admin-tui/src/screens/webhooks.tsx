@@ -1,8 +1,8 @@
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import type { AdminClient } from '../api.js';
+import type { AdminClient, Api } from '../api.js';
 import { type Column, fit, when } from '../format.js';
-import { paint, useConsole } from '../ui/context.js';
+import { paint, type Status, useConsole } from '../ui/context.js';
 import { useAction, useLoad, usePaged } from '../ui/hooks.js';
 import { allowed, ListTable, useConfirm, useListNav } from '../ui/list-screen.js';
 import { useScreenKeys } from '../ui/use-keys.js';
@@ -62,18 +62,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Replays a delivery and waits (up to `waitMs`) for the attempt a worker makes,
  * so the console can show how it went rather than only that it was queued.
+ * Each request goes through `api.run` on its own: a session refreshed while
+ * waiting repeats one look, never the replay.
  */
-export async function replayAndWait(c: AdminClient, endpointId: string, deliveryId: string, waitMs = 15_000): Promise<{ delivery: DeliveryDetail; attempt: Attempt | undefined }> {
+export async function replayAndWait(api: Pick<Api, 'run'>, endpointId: string, deliveryId: string, waitMs = 15_000): Promise<{ delivery: DeliveryDetail; attempt: Attempt | undefined }> {
   const params = { id: endpointId, deliveryId };
-  const before = (await c.getWebhookDelivery({ params })).attemptLog.length;
-  await c.replayWebhookDelivery({ params });
+  const look = () => api.run((c) => c.getWebhookDelivery({ params }));
+  const before = (await look()).attemptLog.length;
+  await api.run((c) => c.replayWebhookDelivery({ params }));
   const deadline = Date.now() + waitMs;
-  let delivery = await c.getWebhookDelivery({ params });
+  let delivery = await look();
   while (delivery.attemptLog.length <= before && Date.now() < deadline) {
     await sleep(250);
-    delivery = await c.getWebhookDelivery({ params });
+    delivery = await look();
   }
   return { delivery, attempt: delivery.attemptLog.length > before ? latestAttempt(delivery.attemptLog) : undefined };
+}
+
+/** The status line after a replay: the attempt's outcome (bad news in red), or that it is still queued. */
+export function replayOutcome(id: string, delivery: Pick<DeliveryDetail, 'status'>, attempt: Attempt | undefined): Status {
+  if (!attempt) return { kind: 'info', text: `Queued ${id} to be sent again; no attempt yet (a worker sends it within its poll interval)` };
+  const how = describeAttempt(attempt);
+  if (!attempt.error) return { kind: 'ok', text: `Replayed ${id}: ${deliveryState(delivery.status)}, ${how}` };
+  return { kind: 'error', text: `Replayed ${id}: the receiver failed again (${how}); ${deliveryState(delivery.status)}` };
 }
 
 type View = { kind: 'endpoints' } | { kind: 'deliveries'; endpointId: string } | { kind: 'delivery'; endpointId: string; deliveryId: string };
@@ -160,11 +171,8 @@ function WebhooksScreen() {
         confirm.ask(`Replay delivery ${d.id} (${d.eventType}) now?`, () =>
           void run(
             `Replaying ${d.id}: queued, waiting for the attempt`,
-            (c) => replayAndWait(c, e.id, d.id),
-            ({ delivery: after, attempt }) =>
-              attempt
-                ? `Replayed ${d.id}: ${deliveryState(after.status)}, ${describeAttempt(attempt)}`
-                : `Queued ${d.id} to be sent again; no attempt yet (a worker sends it within its poll interval)`,
+            () => replayAndWait(ctx.api, e.id, d.id),
+            ({ delivery: after, attempt }) => replayOutcome(d.id, after, attempt),
             refresh,
           ),
         );

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type AdminClient, readableError, SessionExpiredError } from '../api.js';
-import { useConsole } from './context.js';
+import { type Status, useConsole } from './context.js';
 
 export type Load<T> = { state: 'loading'; data?: T } | { state: 'ok'; data: T } | { state: 'error'; message: string; data?: T };
 
@@ -101,18 +101,21 @@ export function usePaged<T>(fetch: (client: AdminClient, cursor: string | undefi
 
 /**
  * Runs a change through the API with a progress line, then the result (or the
- * server's error) on the status line; `after` runs on success (reload).
+ * server's error) on the status line; `after` runs on success (reload). `done`
+ * answers the result line, or a whole status when the change went through but
+ * its outcome is bad news (a replayed webhook the receiver refused again).
  */
 export function useAction() {
   const ctx = useConsole();
   const [running, setRunning] = useState(false);
   const run = useCallback(
-    async <T>(progress: string, fn: (client: AdminClient) => Promise<T>, done: (result: T) => string, after?: (result: T) => void): Promise<boolean> => {
+    async <T>(progress: string, fn: (client: AdminClient) => Promise<T>, done: (result: T) => string | Status, after?: (result: T) => void): Promise<boolean> => {
       setRunning(true);
       ctx.setStatus({ kind: 'progress', text: `${progress}…` });
       try {
         const result = await ctx.api.run(fn);
-        ctx.setStatus({ kind: 'ok', text: done(result) });
+        const outcome = done(result);
+        ctx.setStatus(typeof outcome === 'string' ? { kind: 'ok', text: outcome } : outcome);
         after?.(result);
         return true;
       } catch (error) {
