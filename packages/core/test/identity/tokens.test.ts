@@ -37,7 +37,7 @@ describe.each(dialects)('access tokens on %s', (dialect) => {
     const { accessToken, user, email, password } = await signUp(app);
     const signIn = await app.call('POST', '/v1/auth/sign-in', { body: { email, password } });
     expect(signIn.status).toBe(200);
-    const [{ kid, public_jwk: jwk }] = await app.plinth.db.selectFrom('signing_keys').select(['kid', 'public_jwk']).execute();
+    const { kid, public_jwk: jwk } = await app.plinth.db.selectFrom('signing_keys').select(['kid', 'public_jwk']).executeTakeFirstOrThrow();
     const key = await importJWK(JSON.parse(jwk), 'EdDSA');
     for (const token of [accessToken, signIn.body.accessToken]) {
       const { payload, protectedHeader } = await jwtVerify(token, key, { algorithms: ['EdDSA'], issuer: 'plinth', audience: 'plinth-api', typ: 'at+jwt' });
