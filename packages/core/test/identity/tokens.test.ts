@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/index.js';
 import { dialects } from '../../src/testing/index.js';
@@ -29,6 +30,25 @@ describe.each(dialects)('access tokens on %s', (dialect) => {
     expect(payload).toMatchObject({ iss: 'plinth', aud: 'plinth-api', sub: user.id, sid: expect.any(String) });
     expect(payload.exp - payload.iat).toBe(900);
     expect((await me(app, accessToken)).status).toBe(200);
+  });
+
+  it('signs compact JWS that an independent verifier (jose, with the public JWK) accepts, roles included', async () => {
+    const app = await startApp(h, dialect);
+    const { accessToken, user, email, password } = await signUp(app);
+    const signIn = await app.call('POST', '/v1/auth/sign-in', { body: { email, password } });
+    expect(signIn.status).toBe(200);
+    const { kid, public_jwk: jwk } = await app.plinth.db.selectFrom('signing_keys').select(['kid', 'public_jwk']).executeTakeFirstOrThrow();
+    const key = await importJWK(JSON.parse(jwk), 'EdDSA');
+    for (const token of [accessToken, signIn.body.accessToken]) {
+      const { payload, protectedHeader } = await jwtVerify(token, key, { algorithms: ['EdDSA'], issuer: 'plinth', audience: 'plinth-api', typ: 'at+jwt' });
+      expect(protectedHeader).toEqual({ alg: 'EdDSA', kid, typ: 'at+jwt' });
+      expect(payload).toMatchObject({ sub: user.id, roles: ['customer'], sid: expect.any(String) });
+    }
+    // One changed byte of the payload and it no longer verifies, here or with jose.
+    const { raw, signature } = parts(signIn.body.accessToken);
+    const tampered = `${raw.header}.${b64({ ...parts(signIn.body.accessToken).payload, roles: ['admin'] })}.${signature}`;
+    await expect(jwtVerify(tampered, key, { algorithms: ['EdDSA'] })).rejects.toThrow();
+    await expectRejected(app, tampered);
   });
 
   it('rejects tampered, re-signed, alg:none, HS256-confusion, wrong-kid and garbage tokens', async () => {

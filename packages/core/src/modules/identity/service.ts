@@ -12,7 +12,7 @@ import { assertStrongPassword, createPasswordHasher } from './passwords.js';
 import { identityEncryptedColumns, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
 import { createSessionStore, type SessionRow, sessionNotUsable, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
-import { createTokenService } from './tokens.js';
+import { type AccessClaims, createTokenService } from './tokens.js';
 import type { AuthMethod, Caller, IdentityCore, UserRow } from './types.js';
 import { createUserStore, emailKey } from './users.js';
 
@@ -37,6 +37,8 @@ export function createIdentityService(kernel: KernelContext) {
         setRoles(userId: string, roles: readonly string[], caller: Caller): Promise<unknown>;
       }>('access');
   let apiKeyAuthenticator: ApiKeyAuthenticator | undefined;
+  /** The actor of each verified token's claims (`tokens.verify` answers the same claims object while it caches them). */
+  const actors = new WeakMap<AccessClaims, Actor>();
   /**
    * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
    * answer a function, run after the commit (e.g. to send the message without holding the transaction).
@@ -184,12 +186,12 @@ export function createIdentityService(kernel: KernelContext) {
       if (state.locked) {
         throw identityError('auth.account_locked', 'Too many failed sign-ins; try again later', { details: { retryAfter: state.retryAfter } });
       }
-      const user = await users.findByEmail(input.email);
-      const stored = user
-        ? ((await kernel.db.selectFrom('user_passwords').select('hash').where('user_id', '=', user.id).executeTakeFirst()) as { hash: string } | undefined)
-        : undefined;
+      // One read whether or not the email is known (user and hash together), then one hash either way.
+      const found = await users.findForSignIn(input.email);
+      const user = found?.user;
+      const storedHash = found?.hash ?? undefined;
       let verified = false;
-      if (stored) verified = await hasher.verify(stored.hash, input.password);
+      if (storedHash) verified = await hasher.verify(storedHash, input.password);
       else await hasher.burn(input.password);
 
       if (!verified || !user) {
@@ -215,11 +217,13 @@ export function createIdentityService(kernel: KernelContext) {
         throw identityError('auth.account_disabled', 'This account is disabled');
       }
       // Re-hashing (rare) costs a hash: done before the transaction, like sign-up.
-      const rehashed = hasher.needsRehash(stored!.hash) ? await hasher.hash(input.password) : undefined;
+      const rehashed = hasher.needsRehash(storedHash!) ? await hasher.hash(input.password) : undefined;
       const self = { ...caller, actor: { kind: 'user', userId: user.id, sessionId: '', roles: [] } as Actor };
       // One transaction, one commit: the lockout count, the new hash, the session and the audit event.
-      return kernel.transaction(async (): Promise<SignInResult> => {
-        await throttle.reset(accountKey);
+      const outcome = await kernel.transaction(async () => {
+        // Only a key that had a row has a count to clear (a failure counted since the check is
+        // kept: it came after this sign-in's check, so it may well come after the sign-in).
+        if (state.tracked.has(accountKey)) await throttle.reset(accountKey);
         if (rehashed) {
           await kernel.db.updateTable('user_passwords').set({ hash: rehashed, updated_at: new Date(kernel.clock.now()).toISOString() }).where('user_id', '=', user.id).execute();
         }
@@ -228,10 +232,13 @@ export function createIdentityService(kernel: KernelContext) {
           await audit()?.record(self, { action: 'auth.sign_in.mfa_required', target: { type: 'user', id: user.id } });
           return { mfaRequired: true as const, ...challenge };
         }
-        const result = await core.issueSession(user, 'password', self);
+        const session = await sessions.create(user.id, 'password', self);
         await audit()?.record(self, { action: 'auth.sign_in.succeeded', target: { type: 'user', id: user.id }, data: { method: 'password' } });
-        return result;
+        return session;
       });
+      if ('mfaRequired' in outcome) return outcome;
+      // Roles and the signature after the commit: neither needs the write lock.
+      return tokensFor(user, outcome.sessionId, outcome.refreshToken);
     },
 
     async refresh(refreshToken: string, caller: Caller): Promise<Tokens> {
@@ -288,7 +295,10 @@ export function createIdentityService(kernel: KernelContext) {
       }
       if (!bearer) return null;
       const claims = await tokens.verify(bearer);
-      return { kind: 'user', userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles };
+      // A token verified before answers its cached claims: its actor is built once too.
+      let actor = actors.get(claims);
+      if (!actor) actors.set(claims, (actor = Object.freeze({ kind: 'user', userId: claims.userId, sessionId: claims.sessionId, roles: Object.freeze([...claims.roles]) })));
+      return actor;
     },
 
     async rotateSigningKey(caller: Caller) {

@@ -4,6 +4,8 @@ export interface ThrottleState {
   locked: boolean;
   /** Seconds until the lock lifts. */
   retryAfter: number;
+  /** The keys that had a row (failures counted, or a lock) when checked. */
+  tracked: ReadonlySet<string>;
 }
 
 interface Row {
@@ -23,20 +25,21 @@ export function createThrottle(kernel: KernelContext) {
   const c = kernel.config.auth;
   const limits = { account: c.lockoutAccountFailures, ip: c.lockoutIpFailures };
 
-  async function read(key: string): Promise<Row | undefined> {
-    return (await kernel.db.selectFrom('auth_throttles').selectAll().where('key', '=', key).executeTakeFirst()) as Row | undefined;
-  }
-
   return {
-    /** Whether any of the keys is locked now. */
+    /**
+     * Whether any of the keys is locked now (one statement for all of them), and which keys
+     * have a row at all: a key without one has nothing for `reset` to clear.
+     */
     async check(keys: string[]): Promise<ThrottleState> {
       const now = kernel.clock.now();
       let until = 0;
-      for (const key of keys) {
-        const row = await read(key);
-        if (row?.locked_until) until = Math.max(until, Date.parse(row.locked_until));
+      const tracked = new Set<string>();
+      const rows = (await kernel.db.selectFrom('auth_throttles').select(['key', 'locked_until']).where('key', 'in', keys).execute()) as Pick<Row, 'key' | 'locked_until'>[];
+      for (const row of rows) {
+        tracked.add(row.key);
+        if (row.locked_until) until = Math.max(until, Date.parse(row.locked_until));
       }
-      return until > now ? { locked: true, retryAfter: Math.ceil((until - now) / 1000) } : { locked: false, retryAfter: 0 };
+      return until > now ? { locked: true, retryAfter: Math.ceil((until - now) / 1000), tracked } : { locked: false, retryAfter: 0, tracked };
     },
 
     /** Counts a failure on each key (inside the caller's transaction); answers the keys that just locked. */

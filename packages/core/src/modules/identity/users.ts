@@ -18,6 +18,23 @@ export function createUserStore(kernel: KernelContext) {
     async findByEmail(email: string): Promise<UserRow | undefined> {
       return (await kernel.db.selectFrom('users').selectAll().where('email_key', '=', emailKey(email)).where('status', '!=', 'deleted').executeTakeFirst()) as UserRow | undefined;
     },
+    /**
+     * Sign-in's read: the user and their password hash (null without a password, e.g. an
+     * account made by OIDC) in one statement, whether or not the email is known.
+     */
+    async findForSignIn(email: string): Promise<{ user: UserRow; hash: string | null } | undefined> {
+      const row = (await kernel.db
+        .selectFrom('users')
+        .leftJoin('user_passwords', 'user_passwords.user_id', 'users.id')
+        .selectAll('users')
+        .select('user_passwords.hash as password_hash')
+        .where('users.email_key', '=', emailKey(email))
+        .where('users.status', '!=', 'deleted')
+        .executeTakeFirst()) as (UserRow & { password_hash: string | null }) | undefined;
+      if (!row) return undefined;
+      const { password_hash: hash, ...user } = row;
+      return { user, hash };
+    },
     async toUser(row: UserRow, knownRoles?: string[]): Promise<User> {
       return {
         id: row.id,

@@ -1,6 +1,7 @@
 import { identityRoutes } from '../../../contract/identity.js';
 import { etag } from '../../../concurrency/versioning.js';
 import { PlinthError } from '../../../errors.js';
+import { prepareJson } from '../../../prepared-json.js';
 import { type HandlerContext, implement } from '../../../module.js';
 import type { IdentityService } from '../service.js';
 import type { Caller } from '../types.js';
@@ -34,13 +35,16 @@ export const authRoutes = [
   implement(identityRoutes.revokeOtherSessions, async (ctx) => ({ revoked: await identityOf(ctx).revokeOtherSessions(ctx.actor!, callerOf(ctx)) })),
   implement(identityRoutes.getMe, async (ctx) => {
     const id = userIdOf(ctx);
-    // Read on every page load of an app: served from the read cache until any write (or, on PostgreSQL, `cache.maxAgeMs`).
-    const user = await ctx.kernel.cache.get(`identity:me:${id}`, async () => {
+    // Read on every page load of an app: served from the read cache until any write (or, on PostgreSQL,
+    // `cache.maxAgeMs`), as the answer itself: checked against the contract and serialized once.
+    const me = await ctx.kernel.cache.get(`identity:me:${id}`, async () => {
       const row = await identityOf(ctx).findUserById(id);
-      return row ? identityOf(ctx).toUser(row) : null;
+      if (!row) return null;
+      const user = await identityOf(ctx).toUser(row);
+      return { etag: etag(user.version), answer: prepareJson(identityRoutes.getMe, user) };
     });
-    if (!user) throw new PlinthError('auth.invalid_token', 'This account no longer exists', { status: 401 });
-    ctx.setHeader('etag', etag(user.version));
-    return user;
+    if (!me) throw new PlinthError('auth.invalid_token', 'This account no longer exists', { status: 401 });
+    ctx.setHeader('etag', me.etag);
+    return me.answer;
   }),
 ];
