@@ -46,6 +46,7 @@ export type {
 } from './modules/identity/index.js';
 export { createSecretBox, parseEncryptionKeys, generateEncryptionKey, macKeyId } from './secrets/secret-box.js';
 export type { SecretBox, EncryptionKey } from './secrets/secret-box.js';
+export type { EncryptedColumn } from './secrets/encrypted-column.js';
 export { createDevMailTransport, createSmtpMailTransport, createMemoryMailTransport } from './mail/mail-transport.js';
 export type { MailTransport, MailMessage, MemoryMailTransport } from './mail/mail-transport.js';
 export { accessModule } from './modules/access/index.js';
