@@ -14,6 +14,8 @@ export type { Clock, ManualClock } from './clock.js';
 export { createIdGenerator } from './ids.js';
 export type { IdGenerator } from './ids.js';
 export { createLogger, redactPaths } from './logger.js';
+export { runInLogScope, currentLogScope, logScopeMixin } from './log-scope.js';
+export type { LogScope } from './log-scope.js';
 export type { Logger, LoggerConfig } from './logger.js';
 export type { Migration, MigrationContext } from './migrations/migration.js';
 export type { Migrator, MigrationStatus, MigrationResult } from './migrations/migrator.js';
