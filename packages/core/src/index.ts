@@ -14,6 +14,8 @@ export type { Clock, ManualClock } from './clock.js';
 export { createIdGenerator } from './ids.js';
 export type { IdGenerator } from './ids.js';
 export { createLogger, redactPaths } from './logger.js';
+export { runInLogScope, currentLogScope, logScopeMixin } from './log-scope.js';
+export type { LogScope } from './log-scope.js';
 export type { Logger, LoggerConfig } from './logger.js';
 export type { Migration, MigrationContext } from './migrations/migration.js';
 export type { Migrator, MigrationStatus, MigrationResult } from './migrations/migrator.js';
@@ -46,6 +48,7 @@ export type {
 } from './modules/identity/index.js';
 export { createSecretBox, parseEncryptionKeys, generateEncryptionKey, macKeyId } from './secrets/secret-box.js';
 export type { SecretBox, EncryptionKey } from './secrets/secret-box.js';
+export type { EncryptedColumn } from './secrets/encrypted-column.js';
 export { createDevMailTransport, createSmtpMailTransport, createMemoryMailTransport } from './mail/mail-transport.js';
 export type { MailTransport, MailMessage, MemoryMailTransport } from './mail/mail-transport.js';
 export { accessModule } from './modules/access/index.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { logScopeMixin } from './log-scope.js';
 
 export type { Logger } from 'pino';
 
@@ -32,6 +33,8 @@ export function createLogger(config: LoggerConfig): Logger {
     base: config.base ?? { service: 'plinth' },
     redact: { paths: redactPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Lines written while a request is served or a job runs carry its ids (`log-scope.ts`).
+    mixin: logScopeMixin,
   };
   return config.destination ? pino(options, config.destination) : pino(options);
 }

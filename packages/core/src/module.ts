@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import type { Registry } from './metrics.js';
 import type { MailTransport } from './mail/mail-transport.js';
 import type { CircuitBreakers } from './outbound/breakers.js';
+import type { EncryptedColumn } from './secrets/encrypted-column.js';
 import type { SecretBox } from './secrets/secret-box.js';
 import type { Migration } from './migrations/migration.js';
 import type { EventInput, OutboxEvent } from './outbox/outbox.js';
@@ -151,6 +152,8 @@ export interface ModuleDefinition<Services = unknown> {
   onClose?: (kernel: KernelContext) => Promise<void>;
   /** Authentication and policy hooks this module provides (at most one module each). */
   auth?: (kernel: KernelContext) => Partial<AuthHooks>;
+  /** Columns this module stores encrypted with `kernel.secrets`, re-encrypted by `plinth keys rotate-encryption`; default none. */
+  encryptedColumns?: readonly EncryptedColumn[];
 }
 
 export type AnyModule = ModuleDefinition<any>;

@@ -2,11 +2,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   type Actor, type EventStream, type IdempotencyLease, type IdempotentRequest, isPreparedJson, loadOpenTelemetry, type Plinth, rateLimitExceeded, type RecordedResponse,
-  type RouteImplementation, runWithTrace, type SpanHandle, startSpan, unauthenticated,
+  type RouteImplementation, runInLogScope, runWithTrace, type SpanHandle, startSpan, unauthenticated,
 } from '@plinth/core';
 import { type OpenApiInfo, PlinthError, type RouteDef, type StreamedBody } from '@plinth/core/contract';
 import { readJsonBody, readJsonBodyText } from './body.js';
-import { RequestContext } from './handler-context.js';
+import { RequestContext, RequestScope } from './handler-context.js';
 import { addCorsHeaders, baseHeaders, type CorsOptions, type HeaderList, headerValue, putHeader, securityHeaders } from './headers.js';
 import { createHttpMetrics } from './http-metrics.js';
 import { isRecordableFailure, recordOf, replayHeaders } from './idempotency.js';
@@ -14,7 +14,7 @@ import { kernelImplementations } from './kernel-routes.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { Router } from './router.js';
 import { isStreamedBody, writeStream } from './stream.js';
-import { requestIdFrom, traceFrom } from './trace.js';
+import { requestIdFrom } from './trace.js';
 import { openStreamSignal, type OpenStreams, writeEventStream } from './event-stream.js';
 import { queryObject, validate } from './validate.js';
 
@@ -152,8 +152,8 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     if (!decision.allowed) throw rateLimitExceeded(decision);
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, started: number) {
-    const requestId = requestIdFrom(req.headers['x-request-id']);
+  async function dispatch(req: IncomingMessage, res: ServerResponse, started: number, scope: RequestScope) {
+    const requestId = scope.requestId;
     const base = baseHeaders(requestId, isHttps(req, trustProxy));
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
@@ -162,7 +162,6 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     let routeLabel = 'unmatched';
     let status = 500;
     let lease: IdempotencyLease | undefined;
-    let context: RequestContext | undefined;
     let span: SpanHandle | undefined;
     let failure: unknown;
     let failedRequest: IdempotentRequest | undefined;
@@ -195,6 +194,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       routeLabel = route.path;
       const incoming = req.headers.traceparent;
       span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
+      if (span) scope.useSpan(span);
       const ip = clientIp(req, trustProxy);
       // Each `await` below is skipped when there is nothing to wait for (public route, no body).
       let actor: Actor | null;
@@ -236,10 +236,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
           (name, value) => putHeader((handlerHeaders ??= []), name.toLowerCase(), value),
           log,
           () => openStreamSignal(req, res, streams),
+          scope,
           bodyText,
         );
-        context = ctx;
-        if (span) ctx.useSpan(span);
         // A write carries its trace context to the outbox events and jobs it creates (reads skip the cost).
         const returned = WRITES.has(method) ? runWithTrace(ctx.trace.traceparent, () => impl.handler(ctx)) : impl.handler(ctx);
         const result = isThenable(returned) ? await returned : returned; // a sync handler costs no microtask turn
@@ -326,7 +325,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
         }
         send(res, status, base, problem.body);
       }
-      if (status >= 500) log.error({ err: error, requestId, traceId: (context?.trace ?? traceFrom(req.headers.traceparent)).traceId, method, path }, 'request failed');
+      if (status >= 500) log.error({ err: error, requestId, traceId: scope.traceContext().traceId, method, path }, 'request failed');
     } finally {
       const seconds = (performance.now() - started) / 1000;
       metrics.observe(method, routeLabel, status, seconds);
@@ -339,7 +338,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     inFlight++;
-    void dispatch(req, res, started);
+    // Every line written while this request is served carries its request id and trace id.
+    const scope = new RequestScope(requestIdFrom(req.headers['x-request-id']), req.headers);
+    void runInLogScope(scope, () => dispatch(req, res, started, scope));
   };
 
   const server = http.createServer({ keepAliveTimeout: 5000 }, handle);

@@ -6,9 +6,11 @@ import { operate } from '../operate.js';
 import { columns, printJson, printLines } from '../output.js';
 
 /**
- * `plinth keys rotate-encryption`: re-encrypts the secrets at rest (TOTP
- * secrets, signing keys' private halves, OIDC state) under the current
- * encryption key, the first of `PLINTH_ENCRYPTION_KEYS`. Safe to run again and
+ * `plinth keys rotate-encryption`: re-encrypts the secrets at rest (every
+ * column the loaded modules declare in `encryptedColumns`: TOTP secrets,
+ * signing keys' private halves, OIDC state, webhook signing secrets,
+ * notification variables) under the current encryption key, the first of
+ * `PLINTH_ENCRYPTION_KEYS`. Safe to run again and
  * while the server runs. Exit 1 when some value no configured key decrypts.
  */
 

@@ -1,4 +1,5 @@
 import { childTraceparent, runWithTrace, traceIdOf } from '../trace/context.js';
+import { type LogScope, runInLogScope } from '../log-scope.js';
 import { loadOpenTelemetry, startSpan } from '../trace/otel.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -312,7 +313,6 @@ export function createWorker(plinth: KernelContext & { readonly metrics?: Regist
       if (definition.timeoutMs) {
         timer = setTimeout(() => abort(new JobTimeoutError(`timed out after ${definition.timeoutMs} ms`)), definition.timeoutMs);
       }
-      let jobLog: Logger | undefined;
       // A CONSUMER span when an OpenTelemetry tracer provider records; else a child span id of our own.
       const span = startSpan(`job ${row.type}`, 'consumer', row.traceparent ?? undefined, { 'plinth.job.type': row.type, 'plinth.job.id': row.id, 'plinth.job.attempt': attempt });
       const traceparent = span?.traceparent ?? (row.traceparent ? childTraceparent(row.traceparent) : undefined);
@@ -333,13 +333,16 @@ export function createWorker(plinth: KernelContext & { readonly metrics?: Regist
           }
           return controller.signal;
         },
-        // A child logger costs more than a no-op job: made when a handler logs.
-        get log() {
-          return (jobLog ??= log.child(trace ? { job: row.type, jobId: row.id, attempt, traceId: trace.traceId } : { job: row.type, jobId: row.id, attempt }));
-        },
+        // The job's ids come from its log scope, on this logger's lines as on any other's.
+        log,
       };
+      // Every line written while the handler runs, through any logger, carries the job's ids and trace id.
+      const scope: LogScope = {
+        logFields: () => (trace ? { job: row.type, jobId: row.id, attempt, traceId: trace.traceId } : { job: row.type, jobId: row.id, attempt }),
+      };
+      const run = () => runInLogScope(scope, () => definition.handler(context));
       // Events and jobs the handler creates continue the trace.
-      const handled = trace ? runWithTrace(trace.traceparent, () => definition.handler(context)) : Promise.resolve().then(() => definition.handler(context));
+      const handled = trace ? runWithTrace(trace.traceparent, run) : Promise.resolve().then(run);
       handled.catch(() => undefined); // a handler that fails after its timeout is not an unhandled rejection
       try {
         await Promise.race([handled, aborted]);

@@ -58,9 +58,15 @@ export interface RateLimiter {
 
 interface Bucket extends BucketCheck {
   scope: string;
+  rate: PolicyRate;
 }
 
-const toRate = (r: { limit: number; periodSeconds: number }): Rate => ({ limit: r.limit, periodMs: r.periodSeconds * 1000 });
+/** A rate with its `RateLimit-Policy` value, made once. */
+interface PolicyRate extends Rate {
+  policy: string;
+}
+
+const toRate = (r: { limit: number; periodSeconds: number }): PolicyRate => ({ limit: r.limit, periodMs: r.periodSeconds * 1000, policy: `${r.limit};w=${r.periodSeconds}` });
 
 export interface RateLimiterOptions {
   config: Readonly<PlinthConfig>;
@@ -78,7 +84,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const perIp = toRate(settings.perIp);
   const perUser = toRate(settings.perUser);
   const perApiKey = toRate(settings.perApiKey);
-  const routeRates = new Map<string, Rate>();
+  const routeRates = new Map<string, PolicyRate>();
   for (const [route, r] of Object.entries({ ...DEFAULT_ROUTE_LIMITS, ...settings.routes })) {
     if (r) routeRates.set(route, toRate(r));
   }
@@ -87,19 +93,22 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   let lastLogged = Number.NEGATIVE_INFINITY;
   let down = false;
 
+  const ipPrefix = `${prefix}ip:`;
+  const userPrefix = `${prefix}user:`;
+  const keyPrefix = `${prefix}key:`;
+  const routePrefix = `${prefix}route:`;
+
   function bucketsOf(request: RateLimitRequest): Bucket[] {
-    const buckets: Bucket[] = [{ scope: 'ip', key: `${prefix}ip:${request.ip}`, rate: perIp }];
-    const actor = request.actor;
-    let caller = `ip:${request.ip}`;
-    if (actor?.kind === 'user') {
-      caller = `user:${actor.userId}`;
-      buckets.push({ scope: 'user', key: `${prefix}${caller}`, rate: perUser });
-    } else if (actor?.kind === 'api_key') {
-      caller = `key:${actor.keyId}`;
-      buckets.push({ scope: 'api_key', key: `${prefix}${caller}`, rate: perApiKey });
-    }
+    const buckets: Bucket[] = [{ scope: 'ip', key: ipPrefix + request.ip, rate: perIp }];
     const routeRate = routeRates.get(request.route);
-    if (routeRate) buckets.push({ scope: 'route', key: `${prefix}route:${request.route}:${caller}`, rate: routeRate });
+    const actor = request.actor;
+    if (actor?.kind === 'user') {
+      buckets.push({ scope: 'user', key: userPrefix + actor.userId, rate: perUser });
+      if (routeRate) buckets.push({ scope: 'route', key: `${routePrefix}${request.route}:user:${actor.userId}`, rate: routeRate });
+    } else if (actor?.kind === 'api_key') {
+      buckets.push({ scope: 'api_key', key: keyPrefix + actor.keyId, rate: perApiKey });
+      if (routeRate) buckets.push({ scope: 'route', key: `${routePrefix}${request.route}:key:${actor.keyId}`, rate: routeRate });
+    } else if (routeRate) buckets.push({ scope: 'route', key: `${routePrefix}${request.route}:ip:${request.ip}`, rate: routeRate });
     return buckets;
   }
 
@@ -108,7 +117,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       limit: bucket.rate.limit,
       remaining: outcome.remaining,
       resetSeconds: Math.max(0, Math.ceil(outcome.resetMs / 1000)),
-      policy: `${bucket.rate.limit};w=${bucket.rate.periodMs / 1000}`,
+      policy: bucket.rate.policy,
     };
   }
 

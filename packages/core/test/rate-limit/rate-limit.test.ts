@@ -99,6 +99,62 @@ describe.each(stores)('rate-limit store contract: %s', (_name, make) => {
     const outcomes = await Promise.all(Array.from({ length: 60 }, () => store.check([{ key: k, rate }])));
     expect(outcomes.filter(([o]) => o!.allowed)).toHaveLength(25);
   });
+
+  it('answers checks made at the same moment one request after the other, each all or nothing', async () => {
+    const shared = key();
+    const narrow = key();
+    const sharedRate = { limit: 3, periodMs: 60_000 };
+    const narrowRate = { limit: 1, periodMs: 60_000 };
+    // Asked together: the second request is refused by its narrow bucket and must not spend the shared one.
+    const [a, b, c, d, e] = await Promise.all([
+      store.check([{ key: shared, rate: sharedRate }, { key: narrow, rate: narrowRate }]),
+      store.check([{ key: shared, rate: sharedRate }, { key: narrow, rate: narrowRate }]),
+      store.check([{ key: shared, rate: sharedRate }]),
+      store.check([{ key: shared, rate: sharedRate }]),
+      store.check([{ key: shared, rate: sharedRate }]),
+    ]);
+    expect(a!.map((o) => o.allowed)).toEqual([true, true]);
+    expect(b!.map((o) => o.allowed)).toEqual([true, false]);
+    expect(b![1]!.retryAfterMs).toBeGreaterThan(59_000);
+    expect([c![0], d![0]]).toMatchObject([{ allowed: true, remaining: 1 }, { allowed: true, remaining: 0 }]);
+    expect(e![0]).toMatchObject({ allowed: false, remaining: 0 });
+  });
+});
+
+describe('the Redis store under load', () => {
+  let server: TestRedisServer;
+  let client: Redis;
+  beforeAll(async () => {
+    server = await startTestRedisServer();
+    await server.start();
+    client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await server?.stop();
+  });
+
+  const evalCalls = async () => {
+    const stats = await client.info('commandstats');
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  };
+
+  it('sends the checks of one event-loop turn as one script call, and is exact across callers', async () => {
+    const store = createRedisRateLimitStore(client);
+    const rate = { limit: 100, periodMs: 60_000 };
+    const prefix = `test:${randomUUID()}:`;
+    await store.check([{ key: `${prefix}warm`, rate }]); // the script is cached from here on
+    const before = await evalCalls();
+    const outcomes = await Promise.all(Array.from({ length: 150 }, (_, i) => store.check([{ key: `${prefix}ip:${i % 3}`, rate }])));
+    expect(await evalCalls()).toBe(before + 1);
+    // 50 requests per caller: each caller's remaining counts down 99 … 50 in the order asked.
+    for (let caller = 0; caller < 3; caller++) {
+      const remaining = outcomes.filter((_, i) => i % 3 === caller).map(([o]) => o!.remaining);
+      expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => 99 - i));
+    }
+    const [next] = await store.check([{ key: `${prefix}ip:0`, rate }]);
+    expect(next).toMatchObject({ allowed: true, remaining: 49 });
+  });
 });
 
 describe('the limiter', () => {

@@ -3,6 +3,7 @@ import { defineModule } from '../../module.js';
 import { withAccount } from './account.js';
 import { withApiKeys } from './api-keys.js';
 import { identityMigrations } from './migrations.js';
+import { identityEncryptedColumns } from './reencrypt-secrets.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes } from './routes/auth.js';
 import { emailFlowRoutes, meRoutes } from './routes/me.js';
@@ -18,6 +19,7 @@ export const identityModule = defineModule({
   name: 'identity',
   dependsOn: ['audit'],
   migrations: identityMigrations,
+  encryptedColumns: identityEncryptedColumns,
   events: {
     'user.signed_up': z.object({ userId: z.string() }), // no email: outbox events cannot be erased when the account is deleted
     /** An account was deleted (anonymized); its id stays, for the orders that name it. */

@@ -21,21 +21,12 @@
  */
 import type { Kysely } from 'kysely';
 import type { KernelContext } from '../../module.js';
+import type { EncryptedColumn } from '../../secrets/encrypted-column.js';
 import type { AuditService } from '../audit/index.js';
 import { totpSecretContext } from './totp.js';
 import type { Caller } from './types.js';
 import { verifierContext } from './oidc.js';
 import { signingKeyContext } from './tokens.js';
-
-/** A column of secret-box values, addressed by a one-column primary key. */
-export interface EncryptedColumn {
-  table: string;
-  column: string;
-  /** The primary-key column, which also orders the walk. */
-  key: string;
-  /** The secret-box context a row's value was encrypted with. */
-  context(key: string): string;
-}
 
 /**
  * Every encrypted column of the identity module. The contexts must match the
@@ -46,6 +37,18 @@ export const identityEncryptedColumns: readonly EncryptedColumn[] = [
   { table: 'signing_keys', column: 'private_jwk', key: 'kid', context: signingKeyContext },
   { table: 'oidc_states', column: 'code_verifier', key: 'state_hash', context: verifierContext },
 ];
+
+export type { EncryptedColumn };
+
+/**
+ * Every encrypted column the loaded modules declare, in module order. The kernel's recorded
+ * idempotent answers are left out on purpose: their lookup MACs are made with the key of their
+ * time, so they cannot outlive it whatever key encrypts them; they expire instead
+ * (`idempotency.ttlSeconds`, see docs/write-path.md).
+ */
+export function encryptedColumnsOf(kernel: Pick<KernelContext, 'modules'>): EncryptedColumn[] {
+  return kernel.modules.flatMap((m) => m.encryptedColumns ?? []);
+}
 
 export interface ReencryptTableReport {
   table: string;
@@ -100,23 +103,24 @@ export async function reencryptSecrets(
         for (const row of batch) {
           report.scanned++;
           let plaintext: string;
+          const context = column.context(row.plinth_pk);
           try {
-            plaintext = box.decrypt(row.value, column.context(row.key));
+            plaintext = box.decrypt(row.plinth_value, context);
           } catch {
             report.undecryptable++;
-            const keyId = row.value.split('.')[1] ?? '?';
+            const keyId = row.plinth_value.split('.')[1] ?? '?';
             if (!configured.has(keyId) && !report.unknownKeyIds.includes(keyId)) report.unknownKeyIds.push(keyId);
             continue;
           }
-          if (!box.needsRotation(row.value)) {
+          if (!box.needsRotation(row.plinth_value)) {
             report.current++;
             continue;
           }
           await tx.db
             .updateTable(column.table)
-            .set({ [column.column]: box.encrypt(plaintext, column.context(row.key)) })
-            .where(column.key, '=', row.key)
-            .where(column.column, '=', row.value)
+            .set({ [column.column]: box.encrypt(plaintext, context) })
+            .where(column.key, '=', row.plinth_pk)
+            .where(column.column, '=', row.plinth_value)
             .execute();
           report.reencrypted++;
         }
@@ -124,7 +128,7 @@ export async function reencryptSecrets(
       });
       options.onProgress?.(report);
       if (rows.length < batchSize) break;
-      after = rows[rows.length - 1]!.key;
+      after = rows[rows.length - 1]!.plinth_pk;
     }
     if (report.reencrypted || report.undecryptable) {
       kernel.logger.info({ table: column.table, reencrypted: report.reencrypted, undecryptable: report.undecryptable }, 'secrets re-encrypted');
@@ -150,10 +154,10 @@ export async function reencryptSecrets(
 async function selectBatch(kernel: KernelContext, db: Kysely<any>, column: EncryptedColumn, after: string | undefined, limit: number) {
   let query = db
     .selectFrom(column.table)
-    .select([`${column.key} as key`, `${column.column} as value`])
+    .select([`${column.key} as plinth_pk`, `${column.column} as plinth_value`])
+    .where(column.column, 'is not', null)
     .orderBy(column.key)
     .limit(limit);
   if (after !== undefined) query = query.where(column.key, '>', after);
-  return (await kernel.storage.forUpdate(query).execute()) as { key: string; value: string }[];
+  return (await kernel.storage.forUpdate(query).execute()) as { plinth_pk: string; plinth_value: string }[];
 }
-

@@ -9,7 +9,7 @@ import { createMfaChallenges } from './mfa-challenges.js';
 import { createMfaService } from './mfa.js';
 import { createOidcService } from './oidc.js';
 import { assertStrongPassword, createPasswordHasher } from './passwords.js';
-import { identityEncryptedColumns, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
+import { encryptedColumnsOf, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
 import { createSessionStore, type SessionRow, sessionNotUsable, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
 import { type AccessClaims, createTokenService } from './tokens.js';
@@ -102,10 +102,11 @@ export function createIdentityService(kernel: KernelContext) {
     /** OpenID Connect sign-in (`oidc.ts`); one per instance, so discovery documents stay cached. */
     oidc: createOidcService(kernel, core),
     /**
-     * Re-encrypts every identity secret at rest under the current encryption key
-     * (`plinth keys rotate-encryption`); see `reencrypt-secrets.ts` for the operator's steps.
+     * Re-encrypts every secret at rest under the current encryption key: the columns every loaded
+     * module declares (`encryptedColumns`) and the kernel's (`plinth keys rotate-encryption`);
+     * see `reencrypt-secrets.ts` for the operator's steps.
      */
-    reencryptSecrets: (options?: ReencryptOptions) => reencryptSecrets(kernel, identityEncryptedColumns, options),
+    reencryptSecrets: (options?: ReencryptOptions) => reencryptSecrets(kernel, encryptedColumnsOf(kernel), options),
     /** Lets the API-key code plug into `authenticate`. */
     useApiKeyAuthenticator(fn: ApiKeyAuthenticator) {
       apiKeyAuthenticator = fn;

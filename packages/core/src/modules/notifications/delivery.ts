@@ -11,6 +11,9 @@ import type { SmsProvider } from './sms.js';
 import { render, type TemplateText } from './templates.js';
 import { DELIVERY_TABLE, type DeliveryRow } from './types.js';
 
+/** The secret-box context of a delivery's stored `variables`. */
+export const variablesContext = (deliveryId: string): string => `notification:${deliveryId}`;
+
 export type AttemptOutcome = 'sent' | 'skipped' | 'retry' | 'failed' | 'deferred';
 
 export interface Sender {
@@ -34,7 +37,7 @@ export function createDelivery(deps: DeliveryDeps) {
   const { kernel } = deps;
   const iso = () => new Date(kernel.clock.now()).toISOString();
   const variablesOf = (row: DeliveryRow): Record<string, unknown> =>
-    row.variables ? (JSON.parse(kernel.secrets.decrypt(row.variables, `notification:${row.id}`)) as Record<string, unknown>) : {};
+    row.variables ? (JSON.parse(kernel.secrets.decrypt(row.variables, variablesContext(row.id))) as Record<string, unknown>) : {};
 
   const email: Sender = {
     destination: () => `mail:${kernel.mail.destination ?? kernel.mail.name}`,

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { defineModule, type KernelContext, type PermissionDeclaration } from '../../module.js';
-import { SEND_JOB } from './delivery.js';
+import { SEND_JOB, variablesContext } from './delivery.js';
 import { notificationsMigrations } from './migrations.js';
 import { notificationsRouteImplementations } from './routes.js';
 import { createNotificationsService, type NotificationsService } from './service.js';
 import { createDevSmsProvider, createHttpSmsProvider, type SmsProvider } from './sms.js';
 import { type CategoryDefinition, defaultCategories, defaultTemplates, type TemplateDefinition } from './templates.js';
+import { DELIVERY_TABLE } from './types.js';
 
 export const notificationsPermissions = {
   'notifications:read:own': { description: 'Read my in-app notifications and set my notification preferences', grantedTo: ['customer', 'staff'] },
@@ -61,6 +62,8 @@ export function createNotificationsModule(options: NotificationsModuleOptions = 
     name: 'notifications',
     dependsOn: ['identity', 'access', 'audit', ...(orderNotices ? ['orders'] : [])],
     migrations: notificationsMigrations,
+    // The variables of email and SMS messages (reset links are credentials), rendered at send time.
+    encryptedColumns: [{ table: DELIVERY_TABLE, column: 'variables', key: 'id', context: variablesContext }],
     permissions: notificationsPermissions,
     events: notificationsEvents,
     routes: notificationsRouteImplementations,

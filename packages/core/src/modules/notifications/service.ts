@@ -2,7 +2,7 @@ import { type NotificationChannel, notificationChannels } from '../../contract/n
 import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
 import type { Caller } from '../identity/types.js';
-import { createDelivery, SEND_JOB } from './delivery.js';
+import { createDelivery, SEND_JOB, variablesContext } from './delivery.js';
 import { notificationsError } from './errors.js';
 import type { SmsProvider } from './sms.js';
 import { type CategoryDefinition, render, type TemplateDefinition, type TemplateText, variablesOf } from './templates.js';
@@ -137,7 +137,7 @@ export function createNotificationsService(
     };
   }
 
-  const sealVariables = (id: string, variables: Record<string, unknown>) => kernel.secrets.encrypt(JSON.stringify(variables), `notification:${id}`);
+  const sealVariables = (id: string, variables: Record<string, unknown>) => kernel.secrets.encrypt(JSON.stringify(variables), variablesContext(id));
 
   async function page<T>(q: any, limit: number | undefined, cursor: string | undefined, map: (r: DeliveryRow) => T): Promise<Page<T>> {
     const n = Math.min(Math.max(Math.trunc(limit ?? 20), 1), 100);

@@ -3,7 +3,8 @@ import { defineModule, type KernelContext, type PermissionDeclaration } from '..
 import { webhooksMigrations } from './migrations.js';
 import { webhooksRouteImplementations } from './routes.js';
 import { createWebhooksService, type WebhooksService } from './service.js';
-import { DELIVER_JOB, FAN_OUT_JOB } from './types.js';
+import { endpointSecretContext } from './signing.js';
+import { DELIVER_JOB, ENDPOINTS, FAN_OUT_JOB } from './types.js';
 
 export const webhooksPermissions = {
   'webhooks:read': { description: 'Read webhook endpoints, deliveries and their attempt logs', grantedTo: ['staff'] },
@@ -35,6 +36,11 @@ export function createWebhooksModule(options: WebhooksModuleOptions = {}) {
     name: 'webhooks',
     dependsOn: ['identity', 'access', 'audit', 'notifications', ...(options.eventModules ?? ['orders', 'payments'])],
     migrations: webhooksMigrations,
+    // Signing secrets are encrypted, not hashed: they must be read back to sign each delivery.
+    encryptedColumns: [
+      { table: ENDPOINTS, column: 'secret', key: 'id', context: endpointSecretContext },
+      { table: ENDPOINTS, column: 'previous_secret', key: 'id', context: endpointSecretContext },
+    ],
     permissions: webhooksPermissions,
     routes: webhooksRouteImplementations,
     jobs: {

@@ -11,7 +11,7 @@ import type { KernelContext } from '../../module.js';
 import { CircuitOpenError } from '../../outbound/circuit-breaker.js';
 import { guardedLookup, isPrivateAddress } from '../../outbound/ssrf.js';
 import type { NotificationsService } from '../notifications/service.js';
-import { webhookHeaders } from './signing.js';
+import { endpointSecretContext, webhookHeaders } from './signing.js';
 import { ATTEMPTS, DELIVER_JOB, DELIVERIES, type DeliveryRow, ENDPOINTS, type EndpointRow } from './types.js';
 
 export type SendOutcome = 'succeeded' | 'retry' | 'failed' | 'skipped';
@@ -54,7 +54,7 @@ export function createSender(kernel: KernelContext) {
       labelNames: ['outcome'],
       registers: [kernel.metrics],
     });
-  const decrypt = (endpoint: EndpointRow, boxed: string) => kernel.secrets.decrypt(boxed, `webhook_endpoint:${endpoint.id}`);
+  const decrypt = (endpoint: EndpointRow, boxed: string) => kernel.secrets.decrypt(boxed, endpointSecretContext(endpoint.id));
 
   function secretsOf(endpoint: EndpointRow): string[] {
     const secrets = [decrypt(endpoint, endpoint.secret)];

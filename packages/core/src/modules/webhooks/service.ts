@@ -5,7 +5,7 @@ import type { AuditService } from '../audit/index.js';
 import type { Caller } from '../identity/types.js';
 import { webhooksError } from './errors.js';
 import { createSender } from './sender.js';
-import { newWebhookSecret } from './signing.js';
+import { endpointSecretContext, newWebhookSecret } from './signing.js';
 import {
   ATTEMPTS, type AttemptRow, DELIVER_JOB, DELIVERIES, type DeliveryRow, ENDPOINTS, type EndpointRow, type WebhookAttempt, type WebhookDelivery, type WebhookEndpoint,
 } from './types.js';
@@ -67,7 +67,7 @@ export function createWebhooksService(kernel: KernelContext, eventTypes: readonl
   const iso = (ms = kernel.clock.now()) => new Date(ms).toISOString();
   const audit = () => kernel.optionalService<AuditService>('audit');
   const sender = createSender(kernel);
-  const seal = (id: string, secret: string) => kernel.secrets.encrypt(secret, `webhook_endpoint:${id}`);
+  const seal = (id: string, secret: string) => kernel.secrets.encrypt(secret, endpointSecretContext(id));
   const actorId = (caller: Caller) => (caller.actor?.kind === 'user' ? caller.actor.userId : caller.actor?.kind === 'api_key' ? `api_key:${caller.actor.keyId}` : null);
 
   const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({

@@ -8,6 +8,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 export const SECRET_PREFIX = 'whsec_';
 
+/** The secret-box context of an endpoint's stored secrets (`secret`, `previous_secret`). */
+export const endpointSecretContext = (endpointId: string): string => `webhook_endpoint:${endpointId}`;
+
 /** A new secret: `whsec_` + base64 of 32 random bytes. */
 export function newWebhookSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
