@@ -171,7 +171,12 @@ describe('webhooks that keep failing, and private targets (sqlite)', () => {
     expect(await get(goneEndpoint.id)).toMatchObject({ disabledReason: 'the receiver answered 410 Gone' });
     expect(gone.hits).toHaveLength(1); // 410: never retried
     // Failures show in /metrics: 2 attempts retried and 1 failed for good at the first endpoint, 1 failed at the 410 one.
-    const metrics = await w.app.plinth.metrics.metrics();
+    // The counter moves just after the attempt's commit, which the waits above see: wait for it too.
+    const failedTwice = /plinth_webhook_attempts_total\{outcome="failed"\} 2\b/;
+    const metrics = await waitFor(async () => {
+      const text = await w.app.plinth.metrics.metrics();
+      return failedTwice.test(text) ? text : undefined;
+    }, 'two failed attempts on /metrics', 5000);
     expect(metrics).toMatch(/plinth_webhook_attempts_total\{outcome="retry"\} 2\b/);
     expect(metrics).toMatch(/plinth_webhook_attempts_total\{outcome="failed"\} 2\b/);
 
