@@ -52,8 +52,9 @@ const SCENARIOS = [
   // Job throughput (no HTTP): absolute jobs/s, see bench/README.md for the targets.
   { name: 'jobs-sqlite-single', floors: [], loop: true },
   { name: 'jobs-sqlite-batch', floors: [], loop: true },
-  { name: 'jobs-postgres-single', floors: [], loop: true },
-  { name: 'jobs-postgres-batch', floors: [], loop: true },
+  { name: 'jobs-postgres-floor', floors: [], loop: true },
+  { name: 'jobs-postgres-single', floors: ['jobs-postgres-floor'], loop: true },
+  { name: 'jobs-postgres-batch', floors: ['jobs-postgres-floor'], loop: true },
   // Analytics (no HTTP): rebuild events/s, and orders/s with the rollup lag (p50/p99 printed as extra figures).
   { name: 'analytics-rebuild-sqlite', floors: [], loop: true },
   { name: 'analytics-rebuild-postgres', floors: [], loop: true },

@@ -110,3 +110,39 @@ export async function measureJobs({ dialect, batchSize }) {
     await cleanup();
   }
 }
+
+/**
+ * Floor of the PostgreSQL job scenarios: the same Plinth setup (fresh database,
+ * pool of 12), then CONCURRENCY loops sending a prepared no-op statement
+ * (`select $1::int`) through `storage.prepared`, the path every claim takes,
+ * until BENCH_JOBS round trips are answered. Round trips/s: what the machine
+ * gives the driver, the pool and the server right now, without any job work.
+ */
+export async function measureRoundTrips() {
+  const db = await createTestDatabase('postgres');
+  const plinth = createPlinth({ databaseUrl: db.url, processEnv: false, logLevel: 'silent', builtins: false, database: { poolMax: CONCURRENCY + 2 } });
+  try {
+    await plinth.start();
+    const storage = plinth.storage;
+    const loop = async (count) => {
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (sent < count) await storage.prepared('bench_floor_round_trip', 'select $1::int as n', [sent++]);
+        }),
+      );
+    };
+    await loop(1000); // warm-up: connections, the statement prepared on each
+    const dbBefore = await backendCpuMs(plinth);
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    await loop(JOBS);
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const dbCpuMs = cpuSince(dbBefore, await backendCpuMs(plinth));
+    return { opsPerSec: JOBS / seconds, ops: JOBS, seconds, cpuMs: (cpu.user + cpu.system) / 1000, dbCpuMs };
+  } finally {
+    await plinth.close();
+    await db.drop();
+  }
+}

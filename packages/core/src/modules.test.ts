@@ -50,6 +50,7 @@ describe('module loading', () => {
       'kernel/0002-create-idempotency-keys',
       'kernel/0003-create-jobs',
       'kernel/0004-trace-context',
+      'kernel/0005-jobs-lean-indexes',
       'catalog/0001-create-products',
       'orders/0001-create-orders',
       'orders/0002-add-totals',

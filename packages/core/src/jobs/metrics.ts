@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Storage } from '../storage/storage.js';
 import { OUTBOX_TABLE } from '../outbox/outbox.js';
@@ -36,12 +37,15 @@ export function jobMetricsFor(registry: Registry, storage: Storage): JobMetrics 
     registers: [registry],
     async collect() {
       try {
-        const rows = await storage.db
-          .selectFrom(JOBS_TABLE)
-          .select(['state', 'queue', (eb) => eb.fn.countAll().as('n')])
-          .where('state', 'in', ['queued', 'running', 'dead'])
-          .groupBy(['state', 'queue'])
-          .execute();
+        // One branch per state, so each reads its partial index (runnable, leased, listed-state) rather than the table.
+        const count = (state: 'queued' | 'running' | 'dead') =>
+          storage.db
+            .selectFrom(JOBS_TABLE)
+            .select([sql.lit(state).as('state'), 'queue', (eb) => eb.fn.countAll().as('n')])
+            .where('state', '=', sql.lit(state))
+            .$if(state === 'running', (q) => q.where('locked_until', 'is not', null))
+            .groupBy('queue');
+        const rows = await count('queued').unionAll(count('running')).unionAll(count('dead')).execute();
         this.reset();
         for (const row of rows) this.set({ state: String(row.state), queue: String(row.queue) }, Number(row.n));
       } catch {

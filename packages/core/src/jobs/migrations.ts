@@ -75,3 +75,40 @@ export const jobsMigration: Migration = {
     await db.schema.dropTable(JOBS_TABLE).execute();
   },
 };
+
+/**
+ * Leaner job indexes: every state change of a job is a non-HOT update (`state` is in
+ * the partial indexes' predicates), so PostgreSQL adds an entry to every index whose
+ * predicate the new row matches. The full `(state, id)` and `(type, id)` listing
+ * indexes took two entries per claim and two per completion; these partial ones
+ * index only queued, dead and cancelled jobs, which a claim (→ running) and a
+ * completion (→ completed) never produce. Lists of completed jobs walk the
+ * primary key newest first.
+ *
+ * The lease index moves from `where state = 'running'` to `where locked_until is
+ * not null` (the same rows: a lease is set exactly while a job runs). With the old
+ * predicate, a completion (`id = any(..) and state = 'running' and locked_by = ..`)
+ * matched the index, and the planner walked it instead of the primary key: every
+ * job claimed since the last vacuum leaves a dead entry there, so each completion
+ * read the whole index. Queries that want the lease index now say
+ * `locked_until is not null` (reaping, heartbeats, listing running jobs).
+ */
+export const jobsLeanIndexesMigration: Migration = {
+  name: '0005-jobs-lean-indexes',
+  async up(db) {
+    await db.schema.dropIndex('plinth_jobs_state_idx').execute();
+    await db.schema.dropIndex('plinth_jobs_type_idx').execute();
+    await sql`create index plinth_jobs_listed_state_idx on plinth_jobs (state, id) where state in ('queued', 'dead', 'cancelled')`.execute(db);
+    await sql`create index plinth_jobs_listed_type_idx on plinth_jobs (type, id) where state in ('queued', 'dead', 'cancelled')`.execute(db);
+    await db.schema.dropIndex('plinth_jobs_lease_idx').execute();
+    await sql`create index plinth_jobs_leased_idx on plinth_jobs (locked_until) where locked_until is not null`.execute(db);
+  },
+  async down(db) {
+    await db.schema.dropIndex('plinth_jobs_leased_idx').execute();
+    await sql`create index plinth_jobs_lease_idx on plinth_jobs (locked_until) where state = 'running'`.execute(db);
+    await db.schema.dropIndex('plinth_jobs_listed_type_idx').execute();
+    await db.schema.dropIndex('plinth_jobs_listed_state_idx').execute();
+    await db.schema.createIndex('plinth_jobs_state_idx').on(JOBS_TABLE).columns(['state', 'id']).execute();
+    await db.schema.createIndex('plinth_jobs_type_idx').on(JOBS_TABLE).columns(['type', 'id']).execute();
+  },
+};

@@ -188,6 +188,8 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
       const limit = Math.min(Math.max(Math.trunc(query.limit ?? 20), 1), 100);
       let q = deps.db.selectFrom(JOBS_TABLE).selectAll();
       if (query.state) q = q.where('state', '=', query.state);
+      // Running jobs are the ones with a lease: saying so lets the query read plinth_jobs_leased_idx.
+      if (query.state === 'running') q = q.where('locked_until', 'is not', null);
       if (query.type) q = q.where('type', '=', query.type);
       if (query.queue) q = q.where('queue', '=', query.queue);
       if (query.cursor) q = q.where('id', '<', query.cursor);

@@ -128,3 +128,67 @@ describe('stopping a worker on postgres', () => {
     expect(result.released).toBeLessThanOrEqual(3);
   }, 30_000);
 });
+
+describe('claims and completions on postgres', () => {
+  const h = useHarness();
+
+  it('records a claim’s completions before it locks new jobs, so two claims never deadlock', async () => {
+    // A claim that locked new jobs first and then waited to complete a finished one could wait for a
+    // session that waits for those new jobs: a deadlock. Here another session holds the finished
+    // job's row and then wants the next job: it must find that job unlocked.
+    let entered!: () => void;
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const ran: string[] = [];
+    const mod = defineModule({
+      name: 'work',
+      jobs: {
+        'work.first': {
+          handler: async () => {
+            entered();
+            await gate;
+            ran.push('first');
+          },
+        },
+        'work.next': { handler: () => void ran.push('next') },
+      },
+    });
+    const db = await h.database('postgres');
+    const app = await jobsApp(h, db.url, { modules: [mod], jobs: { leaseSeconds: 30 } });
+    const first = await app.jobs.enqueue('work.first', {});
+    await startWorker(h, app, { concurrency: 1, batchSize: 1 });
+    await started;
+    const next = await app.jobs.enqueue('work.next', {});
+
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    h.defer(() => other.end());
+    const observer = new pg.Client({ connectionString: db.url });
+    await observer.connect();
+    h.defer(() => observer.end());
+    await other.query('begin');
+    await other.query('select id from plinth_jobs where id = $1 for update', [first.id]);
+    open();
+    // The worker's next claim carries the first job's completion and waits for `other`.
+    await waitFor(async () => {
+      const { rows } = await observer.query(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'with done as%'",
+      );
+      return rows[0].n > 0;
+    }, 'the claim waiting to complete the first job');
+    // Waiting, the claim holds no lock on the next job (NOWAIT fails at once if it does).
+    const { rows } = await other.query('select id from plinth_jobs where id = $1 for update nowait', [next.id]);
+    expect(rows).toEqual([{ id: next.id }]);
+    await other.query('commit');
+
+    await waitFor(() => ran.includes('next'), 'the next job to run');
+    await waitFor(async () => (await app.jobs.get(next.id))?.state === 'completed' || undefined, 'the next job to be completed');
+    const states = await app.db.selectFrom('plinth_jobs').select(['id', 'state', 'attempts']).orderBy('id').execute();
+    expect(states.map((r) => [r.id, r.state, Number(r.attempts)])).toEqual([
+      [first.id, 'completed', 1],
+      [next.id, 'completed', 1],
+    ]);
+    expect(ran).toEqual(['first', 'next']);
+  }, 30_000);
+});

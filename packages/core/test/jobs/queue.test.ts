@@ -223,6 +223,47 @@ describe.each(dialects)('the job queue on %s', (dialect) => {
     expect(calls).toBe(2);
   });
 
+  it('lists and counts jobs in every state, by state and by type (the listing indexes cover only some states)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const mod = defineModule({
+      name: 'ls',
+      jobs: {
+        'ls.hold': { handler: () => gate },
+        'ls.ok': { handler: () => undefined },
+        'ls.bad': { maxAttempts: 1, handler: () => Promise.reject(new Error('no')) },
+      },
+    });
+    const plinth = await jobsApp(h, (await h.database(dialect)).url, { modules: [mod], jobs: { leaseSeconds: 30 } });
+    const held = await plinth.jobs.enqueue('ls.hold', {});
+    const ok = await plinth.jobs.enqueue('ls.ok', {});
+    const bad = await plinth.jobs.enqueue('ls.bad', {});
+    const later = await plinth.jobs.enqueue('ls.ok', {}, { delayMs: 3_600_000 });
+    const cancelled = await plinth.jobs.enqueue('ls.ok', {}, { delayMs: 3_600_000 });
+    await plinth.jobs.cancel(cancelled.id);
+    await startWorker(h, plinth, { concurrency: 3 });
+    await waitFor(async () => (await plinth.jobs.get(bad.id))?.state === 'dead' && (await plinth.jobs.get(ok.id))?.state === 'completed', 'the quick jobs to finish');
+    await waitFor(async () => (await plinth.jobs.get(held.id))?.state === 'running', 'the held job to run');
+
+    const ids = async (query: Parameters<Plinth['jobs']['list']>[0]) => (await plinth.jobs.list(query)).data.map((j) => j.id);
+    expect(await ids({ state: 'running' })).toEqual([held.id]);
+    expect(await ids({ state: 'completed' })).toEqual([ok.id]);
+    expect(await ids({ state: 'dead' })).toEqual([bad.id]);
+    expect(await ids({ state: 'queued' })).toEqual([later.id]);
+    expect(await ids({ state: 'cancelled' })).toEqual([cancelled.id]);
+    expect(await ids({ type: 'ls.ok' })).toEqual([cancelled.id, later.id, ok.id]);
+    expect(await ids({ type: 'ls.ok', state: 'queued' })).toEqual([later.id]);
+    expect(await ids({ type: 'ls.hold', state: 'running' })).toEqual([held.id]);
+    const text = await plinth.metrics.metrics();
+    expect(text).toContain('plinth_jobs{state="running",queue="default"} 1');
+    expect(text).toContain('plinth_jobs{state="queued",queue="default"} 1');
+    expect(text).toContain('plinth_jobs{state="dead",queue="default"} 1');
+    release();
+    await waitFor(async () => (await plinth.jobs.get(held.id))?.state === 'completed', 'the held job to complete');
+    expect(await ids({ state: 'running' })).toEqual([]);
+    expect(await ids({ state: 'completed' })).toEqual([ok.id, held.id]); // newest first
+  });
+
   it('fails a run that passes its timeout, and counts jobs on the metrics registry', async () => {
     const mod = defineModule({
       name: 'tm',

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Storage } from '../../storage/storage.js';
 import { JOBS_TABLE } from '../migrations.js';
 import type { JobRow } from '../rows.js';
-import { ASYNC_COMMIT, completeQuery } from './complete.js';
+import { ASYNC_COMMIT_SETTING, completeQuery } from './complete.js';
 
 export interface ClaimInput {
   workerId: string;
@@ -103,7 +103,14 @@ export async function claimJobs(storage: Storage, input: ClaimInput): Promise<Cl
 /**
  * The PostgreSQL claim as one fixed statement, run prepared (parsed and planned
  * once per connection). The `done` CTE records the worker's finished jobs in the
- * same round trip (it runs even though nothing reads it). With one queue the
+ * same round trip, and runs first: the one-time filter of `due` reads it (an
+ * InitPlan, evaluated before the index scan). The order matters. `due` locks
+ * rows, and may lock one it then skips (an index entry of a job another worker
+ * claimed after this statement's snapshot: the lock is taken on the newest
+ * version, the recheck fails, the lock stays until commit); an unreferenced
+ * `done` would run last, after those locks, and wait for another claim's
+ * `done` that waits for ours: a deadlock. Completing first, a statement waits
+ * before it holds any lock, and `due` never waits (SKIP LOCKED). With one queue the
  * filter is an equality, so the partial index `plinth_jobs_runnable_idx`
  * (queue, priority desc, run_at, id) where state = 'queued' hands rows over in
  * claim order and the scan stops after `limit` unlocked rows; the ordering-key
@@ -113,9 +120,11 @@ export async function claimJobs(storage: Storage, input: ClaimInput): Promise<Cl
 const claimText = (queueFilter: string, asyncCommit: boolean) => `with done as (
   update ${JOBS_TABLE} set state = 'completed', locked_by = null, locked_until = null, finished_at = $1, updated_at = $1
   where id = any($2::text[]) and state = 'running' and locked_by = $3
+  returning 1
 ), due as (
   select j.id from ${JOBS_TABLE} j
-  where j.state = 'queued' and ${queueFilter} and j.run_at <= $1 and j.type = any($5::text[])${asyncCommit ? `\n    and ${ASYNC_COMMIT}` : ''}
+  where j.state = 'queued' and ${queueFilter} and j.run_at <= $1 and j.type = any($5::text[])
+    and (select ${asyncCommit ? ASYNC_COMMIT_SETTING : "'completed first'"} from (select count(*) from done) d) is not null
     and (j.ordering_key is null or not exists (
       select 1 from ${JOBS_TABLE} p
       where p.ordering_key = j.ordering_key and p.state in ('queued', 'running') and p.order_seq < j.order_seq))

@@ -19,7 +19,8 @@ export function completeQuery(db: Pick<Kysely<any>, "updateTable">, workerId: st
  * a database crash such a write may be lost and the job runs again, which at-least-once
  * jobs allow. Enqueues and business writes are never affected.
  */
-export const ASYNC_COMMIT = "(select set_config('synchronous_commit', 'off', true)) is not null";
+export const ASYNC_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
+export const ASYNC_COMMIT = `(select ${ASYNC_COMMIT_SETTING}) is not null`;
 
 /** Records completions: one prepared statement on PostgreSQL, else the Kysely update. */
 export async function completeJobs(storage: Storage, workerId: string, ids: readonly string[], now: string, asyncCommit: boolean): Promise<void> {

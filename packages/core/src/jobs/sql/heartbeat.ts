@@ -8,6 +8,7 @@ export async function heartbeat(storage: Storage, workerId: string, lockedUntil:
     .updateTable(JOBS_TABLE)
     .set({ locked_until: lockedUntil })
     .where('state', '=', sql.lit('running'))
+    .where('locked_until', 'is not', null) // reads plinth_jobs_leased_idx
     .where('locked_by', '=', workerId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
