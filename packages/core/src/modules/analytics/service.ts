@@ -91,12 +91,19 @@ export function createAnalyticsService(kernel: KernelContext): AnalyticsService 
 
   /** Seconds the oldest event not yet in the rollups has waited: undispatched, or waiting as an apply job. */
   async function lagSeconds(): Promise<number> {
-    const job = (await kernel.storage.db
-      .selectFrom(JOBS_TABLE)
-      .select((eb) => eb.fn.min<string>('order_seq').as('seq'))
-      .where('type', '=', APPLY_JOB)
-      .where('state', 'in', ['queued', 'running'])
-      .executeTakeFirst()) as { seq: string | null } | undefined;
+    // Two reads so each stays on an index that holds only live jobs (queued: the listing index;
+    // running: the lease index), whatever the completed history's size.
+    const oldestApply = async (state: 'queued' | 'running') => {
+      let query = kernel.storage.db
+        .selectFrom(JOBS_TABLE)
+        .select((eb) => eb.fn.min<string>('order_seq').as('seq'))
+        .where('type', '=', APPLY_JOB)
+        .where('state', '=', state);
+      if (state === 'running') query = query.where('locked_until', 'is not', null);
+      return ((await query.executeTakeFirst()) as { seq: string | null } | undefined)?.seq ?? null;
+    };
+    const [queued, running] = await Promise.all([oldestApply('queued'), oldestApply('running')]);
+    const job = { seq: [queued, running].filter((s): s is string => s !== null).sort()[0] ?? null };
     const event = (await kernel.storage.db
       .selectFrom(OUTBOX_TABLE)
       .select((eb) => eb.fn.min<string>('id').as('id'))
