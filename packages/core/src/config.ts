@@ -172,10 +172,11 @@ export const configSchema = z
         /** Entries kept by the in-process read cache (`kernel.cache`); 0 turns it off. Default 10000. */
         maxEntries: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
         /**
-         * Longest a cached read is served on PostgreSQL, in ms; default 1000 (0 turns the cache off).
-         * Writes through this process and, on SQLite, commits by any other process invalidate at
-         * once, so SQLite entries have no age limit; this bounds how long another process's
-         * PostgreSQL write can go unseen.
+         * How long another process's PostgreSQL write can go unseen by the read cache, in ms;
+         * default 1000 (0 turns the cache off). An entry older than this is served only while the
+         * server's commit watermark (WAL insert position) is unchanged since it was loaded, read at
+         * most every maxAgeMs / 2. Writes through this process and, on SQLite, commits by any
+         * other process invalidate at once, so SQLite entries have no age limit.
          */
         maxAgeMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
         /**

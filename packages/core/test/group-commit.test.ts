@@ -3,8 +3,9 @@
  * acknowledged only after an fdatasync of the WAL that started after it, and
  * concurrent commits share those syncs instead of paying one each.
  */
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defineModule } from '../src/index.js';
+import { createPlinth, defineModule } from '../src/index.js';
 import { useHarness } from './support/harness.js';
 
 const counters = defineModule({
@@ -63,6 +64,27 @@ describe('SQLite group commit', () => {
     expect(Number(n)).toBe(50);
     const metrics = await plinth.metrics.getSingleMetricAsString('plinth_db_group_commit_total');
     expect(metrics).toContain(`plinth_db_group_commit_total{kind="flushes"} ${after.flushes}`);
+  });
+
+  it('checkpoints in a worker, not in the committing connection: the database file fills while the WAL is far below SQLite\'s own threshold', async () => {
+    const { url } = await h.database('sqlite');
+    const file = url.slice('sqlite:'.length);
+    const plinth = h.plinth(url, { modules: [counters] });
+    await plinth.start();
+    const before = statSync(file).size;
+    const pad = 'x'.repeat(3000);
+    // A few WAL pages per commit, 40 commits: SQLite alone would not checkpoint before 1000 pages.
+    for (let i = 0; i < 40; i++) await plinth.db.insertInto('hits').values({ id: `${i}-${pad}` }).execute();
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < before + 40 * 3000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(statSync(file).size).toBeGreaterThanOrEqual(before + 40 * 3000);
+    await plinth.close();
+    // Everything committed reads back from the file after the last connection closed.
+    const again = createPlinth({ databaseUrl: url, processEnv: false, logLevel: 'silent', builtins: false, modules: [counters] });
+    await again.start();
+    const { n } = (await again.db.selectFrom('hits').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()) as { n: number };
+    expect(Number(n)).toBe(40);
+    await again.close();
   });
 
   it('does not wait for the disk with synchronous: normal', async () => {

@@ -137,6 +137,24 @@ describe.each(dialects)('read cache on %s', (dialect) => {
     expect(notes.loads).toBe(dialect === 'sqlite' ? 1 : 2);
   });
 
+  it.skipIf(dialect !== 'postgres')('past maxAgeMs, checks the commit watermark: another instance\'s commit is seen, its own reads are not counted as writes', async () => {
+    const clock = createManualClock();
+    const { url, plinth } = await setUp({ clock, cache: { maxAgeMs: 1000 } });
+    const other = h.plinth(url, { modules: [notesModule] });
+    await other.start();
+    const notes = noteReader(plinth);
+    await notes.read('n1');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the first watermark reading, started by that load
+    clock.advance(1000);
+    await notes.read('n1'); // loaded again, now with a watermark
+    const version = plinth.storage.changeVersion();
+    await other.db.updateTable('notes').set({ text: 'from elsewhere' }).where('id', '=', 'n1').execute();
+    clock.advance(1000);
+    expect(await notes.read('n1')).toEqual({ id: 'n1', text: 'from elsewhere' });
+    expect(notes.loads).toBe(3);
+    expect(plinth.storage.changeVersion()).toBe(version); // readings are not writes: they drop nothing
+  });
+
   it('can be turned off', async () => {
     const { plinth } = await setUp({ cache: { maxEntries: 0 } });
     const notes = noteReader(plinth);

@@ -12,9 +12,13 @@ import type { SharedLayer } from './shared-layer.js';
  * no write has run through this Plinth instance since it was loaded, no other
  * process has announced a commit (Redis pub/sub, when configured) and, on
  * SQLite, no other process has committed. That is all SQLite needs (its change
- * version sees every commit); on PostgreSQL an entry is also served for at most
- * `maxAgeMs`, which bounds what no signal covers. Coarse on purpose: any write
- * drops every entry.
+ * version sees every commit); on PostgreSQL nothing announces another process's
+ * commit, so no entry is served when it may miss a commit older than `maxAgeMs`:
+ * an entry older than that is served only if the server's commit watermark
+ * (`storage.commitWatermark`, read before the entry was loaded) is unchanged
+ * at a reading less than `maxAgeMs` old. One reading serves every entry, is
+ * taken on demand (when an entry reaches its age), at most every `maxAgeMs / 2`;
+ * an idle process reads nothing. Coarse on purpose: any write drops every entry.
  *
  * Shared (when Redis is configured): reads that name their `tags` are also kept
  * in Redis for every process, valid while the tags' generations are unchanged;
@@ -59,11 +63,20 @@ interface Entry {
   value: unknown;
   version: number;
   epoch: number;
-  loadedAt: number;
+  /** Until when (minus `maxAgeMs`) the value is known to miss no commit: its load, then each confirming watermark reading. */
+  checkedAt: number;
+  /** The commit watermark read before the load began (PostgreSQL), if one was known. */
+  mark: string | undefined;
+}
+
+/** A commit watermark reading, and when it was asked for (everything committed before then is included). */
+interface Mark {
+  mark: string;
+  sentAt: number;
 }
 
 export interface ReadCacheOptions {
-  storage: Pick<Storage, 'changeVersion' | 'seesOtherProcesses'>;
+  storage: Pick<Storage, 'changeVersion' | 'seesOtherProcesses' | 'commitWatermark'>;
   clock: Clock;
   maxEntries: number;
   maxAgeMs: number;
@@ -93,6 +106,42 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
   let bypassSharedUntil = 0;
   let lastSharedError = Number.NEGATIVE_INFINITY;
   const listeners: ((tags: readonly string[] | undefined) => void)[] = [];
+  // PostgreSQL: the latest commit watermark reading, and the one in flight (shared by every caller).
+  const readWatermark = ageLimited && storage.commitWatermark ? storage.commitWatermark.bind(storage) : undefined;
+  let lastMark: Mark | undefined;
+  let markInFlight: Promise<Mark | undefined> | undefined;
+  let lastMarkError = Number.NEGATIVE_INFINITY;
+
+  /** A reading at most `maxAgeMs / 2` old: the last one, or a new one (one at a time). `undefined` when it cannot be read. */
+  function watermark(): Promise<Mark | undefined> {
+    if (lastMark && clock.now() - lastMark.sentAt < maxAgeMs / 2) return Promise.resolve(lastMark);
+    if (markInFlight) return markInFlight;
+    const sentAt = clock.now();
+    markInFlight = readWatermark!().then(
+      (mark) => {
+        markInFlight = undefined;
+        if (!lastMark || sentAt >= lastMark.sentAt) lastMark = { mark, sentAt };
+        return lastMark;
+      },
+      (error: unknown) => {
+        markInFlight = undefined;
+        // A standby, or a connection problem: entries simply expire at maxAgeMs.
+        if (sentAt - lastMarkError > 30_000) logger?.debug({ err: error instanceof Error ? error.message : String(error) }, 'cache: reading the commit watermark failed');
+        lastMarkError = sentAt;
+        return undefined;
+      },
+    );
+    return markInFlight;
+  }
+
+  /** Whether a PostgreSQL entry past its age is still good: nothing committed since its watermark, at a reading less than maxAgeMs old. */
+  async function confirmed(hit: Entry): Promise<boolean> {
+    if (!readWatermark || hit.mark === undefined) return false;
+    const reading = await watermark();
+    if (!reading || reading.mark !== hit.mark || clock.now() - reading.sentAt >= maxAgeMs) return false;
+    if (reading.sentAt > hit.checkedAt) hit.checkedAt = reading.sentAt;
+    return true;
+  }
 
   const sharedFailed = (error: unknown, what: string) => {
     const now = clock.now();
@@ -133,12 +182,25 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
       const seenEpoch = epoch;
       const now = clock.now();
       const hit = entries.get(key);
-      if (hit && hit.version === version && hit.epoch === seenEpoch && (!ageLimited || now - hit.loadedAt < maxAgeMs)) {
-        stats.memoryHits++;
-        return hit.value as T;
+      if (hit && hit.version === version && hit.epoch === seenEpoch) {
+        if (!ageLimited || now - hit.checkedAt < maxAgeMs) {
+          stats.memoryHits++;
+          return hit.value as T;
+        }
+        // The version and epoch are checked again after the wait: a write meanwhile still wins.
+        if ((await confirmed(hit)) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
+          stats.memoryHits++;
+          return hit.value as T;
+        }
+      }
+      // The watermark known before the load began (a reading finished before it): a later equal reading proves nothing was missed.
+      let mark: string | undefined;
+      if (readWatermark) {
+        mark = lastMark?.mark;
+        if (!lastMark || now - lastMark.sentAt >= maxAgeMs / 2) void watermark(); // for the next loads; this one does not wait
       }
       const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
-      entries.set(key, { value, version, epoch: seenEpoch, loadedAt: now });
+      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark });
       return value;
     },
     async invalidate(tags) {

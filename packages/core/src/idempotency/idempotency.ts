@@ -191,12 +191,10 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
 
   async function claim(request: IdempotentRequest, inTransaction = false): Promise<IdempotencyStart> {
     const { key, material, fingerprint, scope } = identify(request);
-    if (inTransaction && kernel.storage.dialect === 'postgres') {
-      // Held until the transaction ends: a duplicate in another process is refused instead of
-      // waiting on the key's unique index for this transaction to commit.
-      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`${scope}\n${key}`}, 0)) as ok`.execute(db());
-      if (!rows[0]?.ok) throw inFlight();
-    }
+    // PostgreSQL, in a transaction: a transaction-level advisory lock on the key, held until the
+    // transaction ends, so that a duplicate in another process is refused instead of waiting on
+    // the key's unique index for this transaction to commit. Taken by the first claim statement.
+    let lockFirst = inTransaction && kernel.storage.dialect === 'postgres';
 
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = clock.now();
@@ -210,12 +208,28 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
         expires_at: iso(now + ttlMs),
       };
       const id = ids.next();
-      const inserted = await db()
-        .insertInto(IDEMPOTENCY_TABLE)
-        .values({ id, scope, key, ...fresh })
-        .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
+      const combined = lockFirst;
+      if (combined) {
+        lockFirst = false;
+        // One round trip: the lock, then the insert only if the lock was had.
+        const { rows } = await sql<{ ok: boolean; inserted: boolean }>`with "lock" as (select pg_try_advisory_xact_lock(hashtextextended(${`${scope}\n${key}`}, 0)) as ok),
+          "ins" as (insert into ${sql.table(IDEMPOTENCY_TABLE)} ("id", "scope", "key", "fingerprint", "lease", "locked_until", "status", "response", "created_at", "expires_at")
+            select ${id}, ${scope}, ${key}, ${fresh.fingerprint}, ${fresh.lease}, cast(${fresh.locked_until} as timestamptz), cast(null as integer), cast(null as text),
+              cast(${fresh.created_at} as timestamptz), cast(${fresh.expires_at} as timestamptz)
+            from "lock" where "lock"."ok"
+            on conflict ("scope", "key") do nothing returning 1)
+          select (select "ok" from "lock") as "ok", exists (select 1 from "ins") as "inserted"`.execute(db());
+        if (!rows[0]?.ok) throw inFlight();
+        if (rows[0].inserted) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
+      }
+      if (!combined) {
+        const inserted = await db()
+          .insertInto(IDEMPOTENCY_TABLE)
+          .values({ id, scope, key, ...fresh })
+          .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
+      }
 
       const row = (await db().selectFrom(IDEMPOTENCY_TABLE).selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst()) as KeyRow | undefined;
       if (!row) continue; // released meanwhile: claim it again

@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { PlinthConfig } from '../config.js';
 import type { IdGenerator } from '../ids.js';
+import { executeLater } from '../storage/error-mapping.js';
 import type { Storage } from '../storage/storage.js';
 import { jobsError } from './errors.js';
 import { JOBS_TABLE } from './migrations.js';
@@ -157,7 +158,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
     async enqueue(type, payload, options = {}) {
       const { row, value } = buildJobRow(deps, type, payload, options);
       if (row.unique_key === null) {
-        await deps.db.insertInto(JOBS_TABLE).values(row).execute();
+        await executeLater(deps.db, deps.db.insertInto(JOBS_TABLE).values(row)); // a fresh id: nothing to read back
         enqueued.fire();
         return toJob(storage, { ...row, payload: value });
       }

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { PlinthError } from '../errors.js';
 import type { IdGenerator } from '../ids.js';
 import type { Migration } from '../migrations/migration.js';
+import { executeLater } from '../storage/error-mapping.js';
 import type { Storage } from '../storage/storage.js';
 import { currentTraceparent } from '../trace/context.js';
 
@@ -72,7 +73,10 @@ export async function writeOutboxEvent(
     payload: parsed.data,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
-  await trx
+  // Nothing is read back: on PostgreSQL the row goes out with the transaction's next statement.
+  await executeLater(
+    trx,
+    trx
     .insertInto(OUTBOX_TABLE)
     .values({
       id: row.id,
@@ -82,7 +86,7 @@ export async function writeOutboxEvent(
       payload: deps.storage.toJson(row.payload),
       created_at: row.createdAt,
       traceparent: (row.traceparent = currentTraceparent() ?? null),
-    })
-    .execute();
+    }),
+  );
   return row;
 }

@@ -84,5 +84,13 @@ export interface Storage {
   groupCommitStats?(): { flushes: number; syncs: number } | undefined;
   /** SQLite: `changeVersion` also sees other processes' commits. PostgreSQL: it cannot, so caches bound staleness by age. */
   readonly seesOtherProcesses: boolean;
+  /**
+   * PostgreSQL: a value that changes whenever any transaction may have written, by any process
+   * (the WAL insert position, server-wide, so other databases' writes move it too: it errs only
+   * towards "changed"). Read caches compare two readings to learn that nothing was committed
+   * between them, and keep serving entries past their age limit. Undefined on SQLite, whose
+   * `changeVersion` already sees everything.
+   */
+  commitWatermark?(): Promise<string>;
   close(): Promise<void>;
 }

@@ -65,8 +65,9 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
   /** Staff (holders of `products:write`) see archived products; nobody else learns they exist. */
   const seesArchived = (actor: Actor | null) => (actor ? kernel.can(actor, 'products:write') : Promise.resolve(false));
 
-  async function toProducts(rows: ProductRow[], skuRows: SkuRow[]): Promise<Product[]> {
-    const available = (await inventory()?.availableOf(skuRows.map((s) => s.sku))) ?? new Map<string, number>();
+  /** `stock: false` leaves `available` at 0, for a caller that adds the current stock itself (`withStock`). */
+  async function toProducts(rows: ProductRow[], skuRows: SkuRow[], stock = true): Promise<Product[]> {
+    const available = (stock ? await inventory()?.availableOf(skuRows.map((s) => s.sku)) : undefined) ?? new Map<string, number>();
     const skusOf = new Map<string, SkuRow[]>();
     for (const s of skuRows) {
       let list = skusOf.get(s.product_id);
@@ -93,7 +94,7 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
     }));
   }
 
-  async function loadProduct(id: string): Promise<Product | undefined> {
+  async function loadProduct(id: string, stock = true): Promise<Product | undefined> {
     // One query: the product's columns ride along on each of its SKU rows (every product has at least one SKU).
     const rows = (await db()
       .selectFrom('product_skus as s')
@@ -105,7 +106,7 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
     if (rows.length === 0) return undefined;
     const first = rows[0]!;
     const product = Object.fromEntries(PRODUCT_COLUMNS.map((c) => [c, first[`p_${c}`]])) as unknown as ProductRow;
-    const [out] = await toProducts([product], rows as SkuRow[]);
+    const [out] = await toProducts([product], rows as SkuRow[], stock);
     return out;
   }
 
@@ -169,7 +170,7 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
   }
 
   /** One page of products with `status` (validated and authorized by the caller). */
-  async function findProducts(query: ProductQuery, status: ProductStatus): Promise<Page<Product>> {
+  async function findProducts(query: ProductQuery, status: ProductStatus, stock = true): Promise<Page<Product>> {
     const limit = Math.min(Math.max(query.limit ?? 20, 1), 100);
     const terms = query.q ? searchTerms(query.q) : [];
     const sortName: ProductSort = query.sort ?? (terms.length ? 'relevance' : '-createdAt');
@@ -223,7 +224,7 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
     const skuRows = kept.length
       ? ((await db().selectFrom('product_skus').select(SKU_COLUMNS).where('product_id', 'in', kept.map((r) => r.id)).execute()) as SkuRow[])
       : [];
-    const products = await toProducts(kept, skuRows);
+    const products = await toProducts(kept, skuRows, stock);
     const byId = new Map(products.map((p) => [p.id, p]));
     return pageOf(
       rows,
@@ -286,14 +287,14 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
         return findProducts(query, status);
       }
       // The public list is the same for every caller: cached per query, dropped by any product or category event.
-      const page = await kernel.cache.get(`catalog:product-page:${canonicalJson(query)}`, () => findProducts(query, status), { tags: ['product', 'category'] });
+      const page = await kernel.cache.get(`catalog:product-page:${canonicalJson(query)}`, () => findProducts(query, status, false), { tags: ['product', 'category'] });
       return { ...page, data: await withStock(page.data) };
     },
 
     async getProduct(id, actor) {
       // Shared through Redis when configured; the product's own events invalidate it. Stock is not
       // part of what is cached (orders move it without product events): it is read fresh.
-      const cached = await kernel.cache.get(`catalog:product-row:${id}`, () => loadProduct(id), { tags: [`product:${id}`] });
+      const cached = await kernel.cache.get(`catalog:product-row:${id}`, () => loadProduct(id, false), { tags: [`product:${id}`] });
       const product = cached && (await withStock([cached]))[0];
       if (!product || (product.status !== 'active' && !(await seesArchived(actor)))) throw notFound();
       return product;

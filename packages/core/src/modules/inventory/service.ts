@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { z } from 'zod';
 import type { adjustmentReasons, adjustmentSchema, stockSchema } from '../../contract/inventory.js';
 import type { KernelContext } from '../../module.js';
+import { executeLater } from '../../storage/error-mapping.js';
 import type { AuditService } from '../audit/index.js';
 import { pageOf } from '../catalog/keyset.js';
 import type { CatalogService } from '../catalog/service.js';
@@ -242,10 +243,12 @@ export function createInventoryService(kernel: KernelContext): InventoryService 
         throw inventoryError('inventory.insufficient_stock', `Not enough stock of ${short.sku}`, { details: { sku: short.sku, requested: short.quantity } });
       }
       const rows = sorted.map((item) => bySku.get(item.sku)!);
-      await db()
-        .insertInto('inventory_reservations')
-        .values(sorted.map((i) => ({ reference, sku: i.sku, quantity: i.quantity, status: 'active', expires_at: expiresAt, created_at: at, updated_at: at })))
-        .execute();
+      await executeLater(
+        db(),
+        db()
+          .insertInto('inventory_reservations')
+          .values(sorted.map((i) => ({ reference, sku: i.sku, quantity: i.quantity, status: 'active', expires_at: expiresAt, created_at: at, updated_at: at }))),
+      );
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         if (Number(row.low_stock_threshold) > 0) await lowStockCheck(row, Number(row.on_hand) - Number(row.reserved) + sorted[i]!.quantity);

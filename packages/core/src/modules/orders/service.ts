@@ -2,6 +2,7 @@ import type { Actor, ResourceRef } from '../../auth.js';
 import type { Money } from '../../contract/money.js';
 import { isPlinthError, PlinthError } from '../../errors.js';
 import type { KernelContext } from '../../module.js';
+import { executeLater } from '../../storage/error-mapping.js';
 import type { AuditService } from '../audit/index.js';
 import { pageOf } from '../catalog/keyset.js';
 import type { CatalogService } from '../catalog/service.js';
@@ -237,11 +238,13 @@ export function createOrdersService(kernel: KernelContext, options: OrdersModule
           id, user_id: userId, status: 'pending_payment', currency, subtotal, discount, tax, total: subtotal - discount + tax, refunded: 0,
           payment_id: null, version: 1, expires_at: expiresAt, created_at: at, updated_at: at, paid_at: null, fulfilled_at: null, cancelled_at: null,
         };
-        await db().insertInto('orders').values(row).execute();
+        // The order's rows are not read back: on PostgreSQL they go out in one statement with the
+        // reservations, the event and the expiry job, just before the recorded answer and the commit.
+        await executeLater(db(), db().insertInto('orders').values(row));
         const itemRows: ItemRow[] = items.map((i, line) => ({
           order_id: id, line, sku: i.sku, product_id: i.productId, name: i.name, quantity: i.quantity, unit_price: i.unitPrice, line_total: i.lineTotal,
         }));
-        await db().insertInto('order_items').values(itemRows).execute();
+        await executeLater(db(), db().insertInto('order_items').values(itemRows));
         const result = toOrder(row, itemRows);
         await kernel.emit({
           type: 'order.created',
@@ -249,7 +252,8 @@ export function createOrdersService(kernel: KernelContext, options: OrdersModule
           payload: { id, userId, total: result.total, items: items.map((i) => ({ sku: i.sku, quantity: i.quantity })), expiresAt },
         });
         // Commits with the order: the worker expires it at its deadline if it is still unpaid then.
-        await kernel.jobs.enqueue(ORDER_EXPIRE_JOB, { orderId: id }, { runAt: expiresAt, uniqueKey: `${ORDER_EXPIRE_JOB}:${id}` });
+        // No unique key: the order is new, so no other job can name it (and a key would need a read-back).
+        await kernel.jobs.enqueue(ORDER_EXPIRE_JOB, { orderId: id }, { runAt: expiresAt });
         return result;
       });
       return order;

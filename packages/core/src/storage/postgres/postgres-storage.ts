@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { withErrorMapping } from '../error-mapping.js';
+import { combinePostgresInserts, withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
 import { mapPostgresError } from './postgres-errors.js';
 import { postgresFullText } from './postgres-full-text.js';
@@ -46,7 +46,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   const writes = { count: 0 };
-  const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError, writes) });
+  const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError, writes, combinePostgresInserts) });
   let closed = false;
 
   return {
@@ -82,6 +82,11 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     changeVersion: () => writes.count,
     seesOtherProcesses: false,
+    async commitWatermark() {
+      // The insert position, not the flushed one: an asynchronous commit is visible before its WAL is written.
+      const result = await pool.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+      return result.rows[0]!.lsn;
+    },
     async close() {
       if (closed) return;
       closed = true;

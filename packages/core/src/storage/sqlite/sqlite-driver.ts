@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, createQueryId, type DatabaseConnection, type Driver, type QueryCompiler } from 'kysely';
 import { parseSavepointCommand } from './savepoint.js';
 import { SqliteConnection } from './sqlite-connection.js';
+import { SAFETY_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync, type WalSyncStats } from './wal-sync.js';
 
 export interface SqliteDriverOptions {
@@ -31,6 +32,7 @@ export class SqliteDriver implements Driver {
   #queue: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
   #walSync: WalSync | undefined;
+  #checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteDriverOptions) {
     this.#options = options;
@@ -77,6 +79,14 @@ export class SqliteDriver implements Driver {
     const groupCommit = this.#options.synchronous !== 'normal' && wal;
     db.pragma(`synchronous = ${groupCommit || this.#options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     if (groupCommit) this.#walSync = new WalSync(filename);
+    if (wal) {
+      // Checkpoints run in a worker (see WalCheckpointer); this connection does one only if it falls far behind.
+      db.pragma(`wal_autocheckpoint = ${SAFETY_PAGES}`);
+      this.#checkpointer = new WalCheckpointer(filename, busyTimeoutMs, () => {
+        this.#checkpointer = undefined;
+        this.#db?.pragma('wal_autocheckpoint = 1000'); // SQLite's default: checkpoint in the committing connection again
+      });
+    }
     this.#db = db;
     this.#connection = new SqliteConnection(db);
   }
@@ -97,6 +107,7 @@ export class SqliteDriver implements Driver {
     this.#release = undefined;
     const written = this.#connection?.takeWritten() ?? false;
     release?.();
+    if (written) this.#checkpointer?.written();
     // After letting the next caller in: its commit can share this sync or the next.
     if (written && this.#walSync) await this.#walSync.flush();
   }
@@ -151,7 +162,15 @@ export class SqliteDriver implements Driver {
     await c.executeQuery(compile(parseSavepointCommand('release', name), createQueryId()));
   }
 
+  /** Resolves once the checkpoint asked for by the last commit has run (tests). */
+  checkpointed(): Promise<void> {
+    return this.#checkpointer?.settled() ?? Promise.resolve();
+  }
+
   async destroy(): Promise<void> {
+    // The worker's connection closes first: the last connection to close checkpoints the whole WAL.
+    await this.#checkpointer?.close();
+    this.#checkpointer = undefined;
     await this.#walSync?.close();
     this.#walSync = undefined;
     this.#dataVersion = undefined;

@@ -1,0 +1,108 @@
+/**
+ * The PostgreSQL half of the read cache's freshness rule, with a storage whose commit
+ * watermark the test moves: an entry past `maxAgeMs` is served only when a reading less than
+ * `maxAgeMs` old shows that nothing was committed since its load. (The database tests, on both
+ * dialects, are in test/read-cache.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../clock.js';
+import { createReadCache } from './read-cache.js';
+
+function setUp() {
+  const clock = createManualClock();
+  const storage = {
+    version: 0,
+    mark: 'A',
+    readings: 0,
+    failing: false,
+    seesOtherProcesses: false,
+    changeVersion: () => storage.version,
+    async commitWatermark() {
+      storage.readings++;
+      if (storage.failing) throw new Error('the server is a standby');
+      return storage.mark;
+    },
+  };
+  const cache = createReadCache({ storage, clock, maxEntries: 100, maxAgeMs: 1000, inTransaction: () => false });
+  let loads = 0;
+  const read = (key: string) =>
+    cache.get(key, async () => {
+      loads++;
+      return { key, load: loads };
+    });
+  /** Lets a background watermark reading finish. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  return { clock, storage, cache, read, settle, loads: () => loads };
+}
+
+describe('read cache: the commit watermark (PostgreSQL)', () => {
+  it('serves an entry past maxAgeMs while the watermark has not moved, with one reading for every entry', async () => {
+    const { clock, storage, read, settle, loads } = setUp();
+    await read('a'); // the first load starts the first reading; it knows no watermark yet
+    await settle();
+    clock.advance(1000);
+    await read('a'); // expired, and loaded without a watermark: loaded again, now with one
+    await read('b');
+    expect(loads()).toBe(3);
+
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      expect(await read('a')).toEqual({ key: 'a', load: 2 });
+      expect(await read('b')).toEqual({ key: 'b', load: 3 });
+    }
+    expect(loads()).toBe(3);
+    expect(storage.readings).toBe(2 + 5); // the loads' two, then one per window, shared by both entries
+  });
+
+  it('reloads once the watermark moved: a commit elsewhere is never missed for longer than maxAgeMs', async () => {
+    const { clock, storage, read, settle, loads } = setUp();
+    await read('a');
+    await settle();
+    clock.advance(1000);
+    await read('a');
+    storage.mark = 'B'; // another process committed
+    expect(await read('a')).toEqual({ key: 'a', load: 2 }); // within maxAgeMs: still served
+    clock.advance(1000);
+    expect(await read('a')).toEqual({ key: 'a', load: 3 });
+    expect(loads()).toBe(3);
+  });
+
+  it('falls back to the age limit when the watermark cannot be read', async () => {
+    const { clock, storage, read, settle, loads } = setUp();
+    storage.failing = true;
+    await read('a');
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      await read('a');
+      await settle();
+    }
+    expect(loads()).toBe(4);
+  });
+
+  it('reloads after a write through this instance, even with an unchanged watermark', async () => {
+    const { clock, storage, read, settle, loads } = setUp();
+    await read('a');
+    await settle();
+    clock.advance(1000);
+    await read('a');
+    storage.version++;
+    clock.advance(1000);
+    expect(await read('a')).toEqual({ key: 'a', load: 3 });
+    expect(loads()).toBe(3);
+  });
+
+  it('reads nothing while idle, and never on SQLite-like storage that sees every commit', async () => {
+    const { clock, storage } = setUp();
+    clock.advance(60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(storage.readings).toBe(0);
+
+    const sqliteLike = { ...storage, seesOtherProcesses: true, readings: 0 };
+    const cache = createReadCache({ storage: sqliteLike, clock, maxEntries: 10, maxAgeMs: 1000, inTransaction: () => false });
+    await cache.get('a', async () => 1);
+    clock.advance(60_000);
+    expect(await cache.get('a', async () => 2)).toBe(1);
+    expect(sqliteLike.readings).toBe(0);
+  });
+});
