@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { createPlinth, type IdentityService, type Plinth, systemActor } from '@plinth/core';
 import type { User } from '@plinth/core/contract';
 import { type Command, CommanderError } from 'commander';
-import { afterEach } from 'vitest';
 import { reportError } from '../src/output.js';
 import { createProgram } from '../src/program.js';
 
@@ -36,13 +35,18 @@ export interface RunOptions {
 
 const children = new Set<ChildProcess>();
 
-/** Every test file that spawns `plinth` kills whatever is still running after each test. */
-afterEach(async () => {
+/**
+ * Kills whatever `plinth` child is still running. The cli project's setup file
+ * (test/setup.ts) runs it after every test of every file: a hook registered
+ * here, at module level, would run for the first file only when the module is
+ * shared between files (`isolate: false`).
+ */
+export async function stopChildren(): Promise<void> {
   const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
   for (const child of alive) child.kill('SIGKILL');
   await Promise.all(alive.map((c) => new Promise((resolve) => (c.exitCode === null && c.signalCode === null ? c.once('exit', resolve) : resolve(null)))));
   children.clear();
-});
+}
 
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
