@@ -85,9 +85,10 @@ describe.each(dialects)('plinth seed on %s', (dialect) => {
     });
   });
 
-  it('serve --seed-demo-if-empty seeds an empty database once, and serves it', { timeout: 120_000 }, async () => {
+  it('serve --seed-demo-if-empty seeds an empty database once, and serves it', { timeout: 300_000 }, async () => {
     const db = await database();
-    const first = await serve(['--port', '0', '--seed-demo-if-empty', '--database-url', db.url], { cwd: dir.path, timeoutMs: 60_000 });
+    // Seeding the whole demo shop on PostgreSQL takes a while on a busy machine.
+    const first = await serve(['--port', '0', '--seed-demo-if-empty', '--database-url', db.url], { cwd: dir.path, timeoutMs: 150_000 });
     expect(first.stdout()).toContain('Seeded the demo shop');
     const products = await (await fetch(`${first.url}/v1/products?limit=5`)).json();
     expect(products.data.length).toBe(5);
