@@ -15,7 +15,7 @@ import { createClient, memoryTokenStore } from '@plinth/client';
 import { Text } from 'ink';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fill, frameWith, type Shop, startShop, tick, type } from './admin-support.js';
+import { enter, fill, frameWith, type Shop, startShop, tick, type } from './admin-support.js';
 
 const money = (m: { amount: number; currency: string }) => `${(m.amount / 100).toFixed(2)} ${m.currency}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -261,7 +261,7 @@ describe('admin console screens against a seeded server', () => {
     await type(stdin, 'r');
     const prompt = await frameWith(lastFrame, (f) => f.includes('Your session has expired') && f.includes(`Password for ${shop.seed.accounts.admin}:`));
     expect(prompt).not.toMatch(/\bat .+:\d+:\d+/);
-    await type(stdin, ...shop.password, '\r');
+    await enter(stdin, shop.password);
     await frameWith(lastFrame, (f) => f.includes(shop.seed.accounts.customers[0]!) && !f.includes('Password for'));
     // Keep the shared admin signed in for later tests.
     admin = await shop.signIn(shop.seed.accounts.admin);
@@ -272,11 +272,11 @@ describe('admin console screens against a seeded server', () => {
     const { lastFrame, stdin } = show(<AdminApp client={client} color={false} refreshMs={0} />);
     await frameWith(lastFrame, 'Email:');
     await tick();
-    await type(stdin, ...shop.seed.accounts.staff, '\r');
+    await enter(stdin, shop.seed.accounts.staff);
     await frameWith(lastFrame, 'Password for');
-    await type(stdin, ...'wrong password', '\r');
+    await enter(stdin, 'wrong password');
     await frameWith(lastFrame, '[auth.invalid_credentials]');
-    await type(stdin, ...shop.password, '\r');
+    await enter(stdin, shop.password);
     await frameWith(lastFrame, 'Orders today');
     expect(lastFrame()).toContain(`${shop.seed.accounts.staff} (staff)`);
   });

@@ -1,10 +1,10 @@
-/** `plinth audit verify|export` against real databases, run as the built binary. */
+/** `plinth audit verify|export` against real databases, through the CLI's program in-process. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createTestDatabase, dialects, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonOf, plinth, prepareDatabase, seedUsers, tempDir } from './cli.js';
+import { jsonOf, plinthInProcess, prepareDatabase, seedUsers, tempDir } from './cli.js';
 
 describe.each(dialects)('plinth audit on %s', (dialect) => {
   let db: TestDatabase;
@@ -14,7 +14,7 @@ describe.each(dialects)('plinth audit on %s', (dialect) => {
   afterEach(async () => {
     await db.drop();
   });
-  const run = (args: string[]) => plinth([...args, '--database-url', db.url]);
+  const run = (args: string[]) => plinthInProcess([...args, '--database-url', db.url]);
 
   it('verifies the chain, and names the event changed behind its back (exit code 1)', async () => {
     await (await prepareDatabase(db.url, { migrate: true })).close();

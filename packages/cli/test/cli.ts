@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPlinth, type IdentityService, type Plinth, systemActor } from '@plinth/core';
 import type { User } from '@plinth/core/contract';
-import { afterEach } from 'vitest';
+import { type Command, CommanderError } from 'commander';
+import { reportError } from '../src/output.js';
+import { createProgram } from '../src/program.js';
 
 /**
  * Runs the built `plinth` binary as a child process, the way a user would.
@@ -33,13 +35,18 @@ export interface RunOptions {
 
 const children = new Set<ChildProcess>();
 
-/** Every test file that spawns `plinth` kills whatever is still running after each test. */
-afterEach(async () => {
+/**
+ * Kills whatever `plinth` child is still running. The cli project's setup file
+ * (test/setup.ts) runs it after every test of every file: a hook registered
+ * here, at module level, would run for the first file only when the module is
+ * shared between files (`isolate: false`).
+ */
+export async function stopChildren(): Promise<void> {
   const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
   for (const child of alive) child.kill('SIGKILL');
   await Promise.all(alive.map((c) => new Promise((resolve) => (c.exitCode === null && c.signalCode === null ? c.once('exit', resolve) : resolve(null)))));
   children.clear();
-});
+}
 
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -81,6 +88,87 @@ export async function plinth(args: string[], options: RunOptions = {}): Promise<
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const { code, signal } = await waitForExit(child, options.timeoutMs ?? 20_000);
   return { code, signal, stdout, stderr, ms: performance.now() - started };
+}
+
+/** The options of `plinthInProcess`: no `input` (standard input stays the test's own). */
+export type InProcessOptions = Omit<RunOptions, 'input'>;
+
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `plinth ...args` in this process, through the same commander program the
+ * binary runs (`createProgram`), with what the binary's `runCli` adds: a thrown
+ * error is one line on stderr and exit code 1; commander's own errors (unknown
+ * option, invalid value) exit with commander's code. Standard output and error
+ * are captured, `PLINTH_*` variables are those of `options.env` only, as for a
+ * child. Much cheaper than spawning the binary: use it where the test is about
+ * a command's behaviour, not about the process (exit, signals, stdin, stacks).
+ * Runs one at a time (output capture is process-wide).
+ */
+export function plinthInProcess(args: string[], options: InProcessOptions = {}): Promise<RunResult> {
+  const run = inProcessQueue.then(() => runInProcess(args, options));
+  inProcessQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function runInProcess(args: string[], options: InProcessOptions): Promise<RunResult> {
+  const started = performance.now();
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  const capture =
+    (append: (text: string) => void) =>
+    (chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'));
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (done) queueMicrotask(() => done());
+      return true;
+    };
+  const savedEnv = { ...process.env };
+  const savedExitCode = process.exitCode;
+  const savedCwd = process.cwd();
+  for (const key of Object.keys(process.env)) if (key.startsWith('PLINTH_')) delete process.env[key];
+  Object.assign(process.env, options.env);
+  if (options.cwd) process.chdir(options.cwd);
+  process.exitCode = undefined;
+  process.stdout.write = capture((text) => (stdout += text)) as typeof process.stdout.write;
+  process.stderr.write = capture((text) => (stderr += text)) as typeof process.stderr.write;
+  let code: number;
+  try {
+    const program = createProgram();
+    const override = (c: Command): void => {
+      c.exitOverride();
+      c.commands.forEach(override);
+    };
+    override(program);
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`plinth ${args.join(' ')} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([program.parseAsync(['node', 'plinth', ...args]), timeout]);
+      code = Number(process.exitCode ?? 0);
+    } catch (error) {
+      if (error instanceof CommanderError) code = error.exitCode;
+      else if (error instanceof Error && error.message.endsWith(`did not finish within ${timeoutMs} ms`)) throw error;
+      else {
+        reportError(error);
+        code = 1;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = savedExitCode;
+    if (options.cwd) process.chdir(savedCwd);
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+  }
+  return { code, signal: null, stdout, stderr, ms: performance.now() - started };
 }
 
 export interface Served {

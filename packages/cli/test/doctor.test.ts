@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { createTestDatabase, dialects, testRedisUrl, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { declaredMigrationIds, hasStack, plinth, prepareDatabase } from './cli.js';
+import { declaredMigrationIds, hasStack, plinthInProcess, prepareDatabase } from './cli.js';
 
 interface DoctorJson {
   ok: boolean;
@@ -27,14 +27,14 @@ describe.each(dialects)('plinth doctor on %s', (dialect) => {
   it('passes on a migrated database, as a checklist and as JSON', async () => {
     await (await prepareDatabase(db.url, { migrate: true })).close();
 
-    const human = await plinth(['doctor', '--database-url', db.url]);
+    const human = await plinthInProcess(['doctor', '--database-url', db.url]);
     expect(human.code, human.stdout + human.stderr).toBe(0);
     expect(human.stdout).toMatch(/^✓ database\s+reachable/m);
     expect(human.stdout).toMatch(new RegExp(`^✓ migrations\\s+all ${declared.length} applied`, 'm'));
     expect(human.stdout).toMatch(/^- redis\s+not configured/m);
     expect(human.stdout).toContain('All checks passed.');
 
-    const json = await plinth(['doctor', '--json', '--database-url', db.url]);
+    const json = await plinthInProcess(['doctor', '--json', '--database-url', db.url]);
     expect(json.code, json.stdout + json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as DoctorJson;
     expect(report.ok).toBe(true);
@@ -48,7 +48,7 @@ describe.each(dialects)('plinth doctor on %s', (dialect) => {
 
   it('reports pending migrations as a problem', async () => {
     await (await prepareDatabase(db.url, { migrate: false })).close();
-    const result = await plinth(['doctor', '--database-url', db.url]);
+    const result = await plinthInProcess(['doctor', '--database-url', db.url]);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     const line = result.stdout.split('\n').find((l) => l.startsWith('✗ migrations'));
     expect(line).toMatch(/^✗ migrations\s+/);
@@ -58,11 +58,11 @@ describe.each(dialects)('plinth doctor on %s', (dialect) => {
 
   it('checks Redis when configured: passes when it answers, fails when it does not', async () => {
     await (await prepareDatabase(db.url, { migrate: true })).close();
-    const up = await plinth(['doctor', '--json', '--database-url', db.url, '--redis-url', testRedisUrl]);
+    const up = await plinthInProcess(['doctor', '--json', '--database-url', db.url, '--redis-url', testRedisUrl]);
     expect(up.code, up.stdout).toBe(0);
     expect(check(JSON.parse(up.stdout), 'redis').status).toBe('ok');
 
-    const down = await plinth(['doctor', '--database-url', db.url, '--redis-url', 'redis://127.0.0.1:1']);
+    const down = await plinthInProcess(['doctor', '--database-url', db.url, '--redis-url', 'redis://127.0.0.1:1']);
     expect(down.code, down.stdout + down.stderr).toBe(1);
     expect(down.stdout).toMatch(/^✗ redis\s+unreachable: .*ECONNREFUSED/m);
     expect(down.ms).toBeLessThan(8000);
@@ -71,7 +71,7 @@ describe.each(dialects)('plinth doctor on %s', (dialect) => {
 
 describe('plinth doctor problems', () => {
   it('fails fast, without a stack, when the database URL points nowhere', async () => {
-    const result = await plinth(['doctor', '--database-url', 'postgres://postgres@127.0.0.1:1/nowhere']);
+    const result = await plinthInProcess(['doctor', '--database-url', 'postgres://postgres@127.0.0.1:1/nowhere']);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^✗ database\s+unreachable: .*ECONNREFUSED/m);
     expect(result.stdout).toMatch(/^- migrations\s+skipped/m);
@@ -85,7 +85,7 @@ describe('plinth doctor problems', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     try {
-      const result = await plinth(['doctor', '--timeout', '1000', '--database-url', `postgres://postgres@127.0.0.1:${port}/x`, '--redis-url', `redis://127.0.0.1:${port}`]);
+      const result = await plinthInProcess(['doctor', '--timeout', '1000', '--database-url', `postgres://postgres@127.0.0.1:${port}/x`, '--redis-url', `redis://127.0.0.1:${port}`]);
       expect(result.code, result.stdout + result.stderr).toBe(1);
       expect(result.stdout).toMatch(/^✗ database\s+unreachable: the database did not answer within 1000 ms$/m);
       expect(result.stdout).toMatch(/^✗ redis\s+unreachable: Redis did not answer within 1000 ms$/m);
@@ -100,7 +100,7 @@ describe('plinth doctor problems', () => {
     const db = await createTestDatabase('sqlite');
     try {
       const file = db.url.slice('sqlite:'.length);
-      const result = await plinth(['doctor', '--json', '--database-url', db.url]);
+      const result = await plinthInProcess(['doctor', '--json', '--database-url', db.url]);
       expect(result.code, result.stdout + result.stderr).toBe(1);
       const report = JSON.parse(result.stdout) as DoctorJson;
       expect(report.ok).toBe(false);
@@ -112,7 +112,7 @@ describe('plinth doctor problems', () => {
   });
 
   it('reports an invalid configuration as a problem naming the key', async () => {
-    const result = await plinth(['doctor'], { env: { PLINTH_PORT: 'abc' } });
+    const result = await plinthInProcess(['doctor'], { env: { PLINTH_PORT: 'abc' } });
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^✗ config\s+Invalid Plinth configuration: http\.port \(PLINTH_PORT\)/m);
     expect(hasStack(result.stdout + result.stderr)).toBe(false);

@@ -1,11 +1,11 @@
 /**
- * `plinth jobs ...` through the built binary, on the database a worker uses:
+ * `plinth jobs ...` through the CLI's program (in-process), on the database a worker uses:
  * a job that always fails ends dead; `plinth jobs retry <id>` queues it again and it runs.
  */
 import { createPlinth, createWorker, defineModule, type Plinth } from '@plinth/core';
 import { createTestDatabase, dialects, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonOf, plinth as run } from './cli.js';
+import { jsonOf, plinthInProcess } from './cli.js';
 
 describe.each(dialects)('plinth jobs on %s', (dialect) => {
   let db: TestDatabase | undefined;
@@ -39,7 +39,7 @@ describe.each(dialects)('plinth jobs on %s', (dialect) => {
     await worker.drain();
     expect((await app.jobs.get(id))?.state).toBe('dead');
 
-    const cli = (args: string[]) => run([...args, '--database-url', db!.url]);
+    const cli = (args: string[]) => plinthInProcess([...args, '--database-url', db!.url]);
     const dead = await cli(['jobs', 'dead', '--json']);
     expect(dead.code, dead.stderr).toBe(0);
     expect(jsonOf(dead)).toMatchObject({ ok: true, jobs: [{ id, type: 'hooks.deliver', state: 'dead', attempts: 2, lastError: 'receiver answered 503' }], nextCursor: null });

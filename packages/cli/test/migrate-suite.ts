@@ -1,7 +1,7 @@
 import type { TestDialect } from '@plinth/core/testing';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { declaredMigrationIds, plinth, prepareDatabase } from './cli.js';
+import { declaredMigrationIds, plinthInProcess, prepareDatabase } from './cli.js';
 
 interface StatusJson {
   ok: true;
@@ -32,7 +32,7 @@ export function migrateSuite(dialect: TestDialect): void {
       await db.drop();
     });
 
-    const run = (...args: string[]) => plinth(['migrate', ...args, '--database-url', db.url]);
+    const run = (...args: string[]) => plinthInProcess(['migrate', ...args, '--database-url', db.url]);
     const status = async (): Promise<StatusJson> => {
       const result = await run('status', '--json');
       expect(result.code, result.stderr).toBe(0);

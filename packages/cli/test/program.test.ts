@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hasStack, plinth } from './cli.js';
+import { hasStack, plinth, plinthInProcess } from './cli.js';
 
-// Every other command's help is checked in-process (help.test.ts): spawning each is slow.
+// Every command's help text is checked in-process (help.test.ts): spawning each is slow.
 const commands = [[], ['serve'], ['migrate'], ['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'], ['doctor'], ['users', 'create'], ['keys']];
 
 describe('plinth', () => {
-  it.each(commands.map((c) => [c.join(' ') || '(root)', c] as const))('prints help for %s with --help', async (_name, command) => {
-    const result = await plinth([...command, '--help']);
+  it('prints help with --help and exits 0, as a process', async () => {
+    const result = await plinth(['migrate', 'up', '--help']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('Usage: plinth migrate up ');
+    expect(result.stdout).toContain('--database-url <url>');
+  });
+
+  it.each(commands.map((c) => [c.join(' ') || '(root)', c] as const))('prints help for %s with --help, with exit code 0', async (_name, command) => {
+    const result = await plinthInProcess([...command, '--help']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain(`Usage: plinth${command.length ? ` ${command.join(' ')}` : ''} `);
     expect(result.stdout).toContain('--database-url <url>');
@@ -59,14 +66,14 @@ describe('plinth', () => {
   });
 
   it('exits non-zero on an unknown command or option', async () => {
-    expect((await plinth(['frobnicate'])).code).not.toBe(0);
-    const bad = await plinth(['serve', '--port', 'abc']);
+    expect((await plinthInProcess(['frobnicate'])).code).not.toBe(0);
+    const bad = await plinthInProcess(['serve', '--port', 'abc']);
     expect(bad.code, bad.stdout + bad.stderr).toBe(1);
     expect(bad.stderr).toContain("option '-p, --port <n>' argument 'abc' is invalid");
   });
 
   it('rejects `migrate down --steps 0` before touching the database', async () => {
-    const result = await plinth(['migrate', 'down', '--steps', '0']);
+    const result = await plinthInProcess(['migrate', 'down', '--steps', '0']);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stderr).toContain("option '--steps <n>' argument '0' is invalid");
   });
@@ -80,7 +87,7 @@ describe('plinth', () => {
   });
 
   it('prints { ok: false, error } on stdout with --json', async () => {
-    const result = await plinth(['migrate', 'up', '--json', '--database-url', 'mysql://x']);
+    const result = await plinthInProcess(['migrate', 'up', '--json', '--database-url', 'mysql://x']);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
       ok: false,

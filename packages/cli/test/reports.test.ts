@@ -8,7 +8,7 @@ import { type AnalyticsService, createPlinth, createWorker, type Plinth } from '
 import { createTestDatabase, dialects, type TestDatabase } from '@plinth/core/testing';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jsonOf, plinth, tempDir } from './cli.js';
+import { jsonOf, plinthInProcess, tempDir } from './cli.js';
 
 type Row = Record<string, unknown>;
 
@@ -69,7 +69,7 @@ describe.each(dialects)('plinth reports on the demo shop (%s)', (dialect) => {
     await db.drop();
     dir.remove();
   });
-  const run = (args: string[]) => plinth([...args, '--database-url', db.url], { cwd: dir.path, timeoutMs: 120_000 });
+  const run = (args: string[]) => plinthInProcess([...args, '--database-url', db.url], { cwd: dir.path, timeoutMs: 120_000 });
 
   it('every rollup equals SQL over the tables; rebuild equals the incremental result; export and show print them', { timeout: 300_000 }, async () => {
     const seeded = await run(['seed', '--demo', '--json']);

@@ -1,7 +1,7 @@
 import { generateEncryptionKey } from '@plinth/core';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { http, jsonOf, plinth, serve } from './cli.js';
+import { http, jsonOf, plinthInProcess, serve } from './cli.js';
 
 interface TableJson {
   table: string;
@@ -25,7 +25,7 @@ describe('plinth keys rotate-encryption', () => {
 
   const [k1, k2, k3] = ['k1', 'k2', 'k3'].map((id) => generateEncryptionKey(id)) as [string, string, string];
   const env = (...keys: string[]) => ({ env: { PLINTH_ENCRYPTION_KEYS: keys.join(',') } });
-  const cli = (args: string[], keys: string[]) => plinth([...args, '--database-url', db.url], env(...keys));
+  const cli = (args: string[], keys: string[]) => plinthInProcess([...args, '--database-url', db.url], env(...keys));
   const signingKeys = (report: ReportJson) => report.tables.find((t) => t.table === 'signing_keys')!;
 
   it('re-encrypts every secret under the new first key, after which the old key can go; unknown keys fail with exit 1', async () => {

@@ -3,7 +3,7 @@ import type { AuditService, IdentityService } from '@plinth/core';
 import type { TestDialect } from '@plinth/core/testing';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hasStack, jsonOf, plinth, prepareDatabase, seedUsers } from './cli.js';
+import { hasStack, jsonOf, plinth, plinthInProcess, prepareDatabase, seedUsers } from './cli.js';
 
 const password = 'Quiet-Harbor-42';
 
@@ -30,7 +30,9 @@ export function usersSuite(dialect: TestDialect): void {
     });
 
     const migrate = async () => (await prepareDatabase(db.url, { migrate: true })).close();
-    const run = (args: string[], input?: string) => plinth([...args, '--database-url', db.url], { input });
+    // Standard input takes a real process (the built binary); without it, the CLI's program runs in-process.
+    const run = (args: string[], input?: string) =>
+      input === undefined ? plinthInProcess([...args, '--database-url', db.url]) : plinth([...args, '--database-url', db.url], { input });
     const create = (email: string, extra: string[] = [], input = `${password}\n`) =>
       run(['users', 'create', '--email', email, '--password-stdin', '--json', ...extra], input);
 
@@ -124,7 +126,9 @@ export function usersAdminSuite(dialect: TestDialect): void {
       await db.drop();
     });
 
-    const run = (args: string[], input?: string) => plinth([...args, '--database-url', db.url], { input });
+    // Standard input takes a real process (the built binary); without it, the CLI's program runs in-process.
+    const run = (args: string[], input?: string) =>
+      input === undefined ? plinthInProcess([...args, '--database-url', db.url]) : plinth([...args, '--database-url', db.url], { input });
 
     it('lists users as a table and as JSON, filtered by text, status and role', async () => {
       const [admin] = await seedUsers(db.url, [{ email: 'root@example.com', name: 'Root', roles: ['admin'] }]);

@@ -1,5 +1,5 @@
 /**
- * `plinth webhooks ...` through the built binary, on the database a worker uses: an
+ * `plinth webhooks ...` through the CLI's program (in-process), on the database a worker uses: an
  * endpoint whose receiver fails shows its failed delivery; `plinth webhooks replay`
  * queues it again and, the receiver healthy now, it is delivered.
  */
@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { createPlinth, createWorker, type Plinth, systemActor, type WebhooksService } from '@plinth/core';
 import { createTestDatabase, type TestDatabase } from '@plinth/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonOf, plinth as run } from './cli.js';
+import { jsonOf, plinthInProcess } from './cli.js';
 
 describe('plinth webhooks on sqlite', () => {
   let db: TestDatabase | undefined;
@@ -48,7 +48,7 @@ describe('plinth webhooks on sqlite', () => {
     await worker.drain();
     expect(hits).toBe(2);
 
-    const cli = (args: string[]) => run([...args, '--database-url', db!.url]);
+    const cli = (args: string[]) => plinthInProcess([...args, '--database-url', db!.url]);
     const listed = await cli(['webhooks', 'list', '--json']);
     expect(listed.code, listed.stderr).toBe(0);
     expect(jsonOf(listed)).toMatchObject({ ok: true, endpoints: [{ id: endpoint.id, url, events: ['order.paid'], enabled: true, consecutiveFailures: 2 }] });
