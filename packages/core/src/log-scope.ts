@@ -10,7 +10,8 @@ import { promiseHooks } from 'node:v8';
  * promise hooks, installed only while some scope is open. Not Node's
  * AsyncLocalStorage: on Node 20 it runs the async_hooks machinery for every
  * promise (measured: +2 to +6 µs of CPU per `GET /v1/me`); these hooks only
- * copy one reference per promise. Timers and event emitters started inside a
+ * copy one reference per promise, and come off a second after the last scope
+ * closed. Timers and event emitters started inside a
  * scope do not carry it (their lines are written without the ids).
  */
 export interface LogScope {
@@ -48,13 +49,31 @@ function disable(): void {
   current = undefined;
 }
 
+/**
+ * How long the hooks stay installed once no scope is open. Installing and
+ * removing them is costly (`setPromiseHooks` was ~5% of the CPU of a server
+ * answering `/healthz`, whose scopes open and close one request at a time), so
+ * they come off only after a quiet second: one timer per quiet spell, not one
+ * per request.
+ */
+const IDLE_MS = 1000;
+let idleTimer: NodeJS.Timeout | undefined;
+
+function disableIfIdle(): void {
+  idleTimer = undefined;
+  if (open === 0) disable();
+}
+
 const closeOne = () => {
-  if (--open === 0) disable();
+  if (--open === 0 && idleTimer === undefined) {
+    idleTimer = setTimeout(disableIfIdle, IDLE_MS);
+    idleTimer.unref();
+  }
 };
 
 /** Runs `fn` in `scope`: lines written by it, and by the promises it makes, carry the scope's fields. */
 export function runInLogScope<T>(scope: LogScope, fn: () => T): T {
-  if (open++ === 0) enable();
+  if (open++ === 0 && stopHooks === undefined) enable();
   const previous = current;
   current = scope;
   let result: T;
