@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import { isPlinthError, redactUrl } from '@plinth/core';
 
 /**
@@ -86,5 +89,32 @@ export function reportError(error: unknown, options: { json?: boolean } = {}): v
       current = current.cause;
       if (current instanceof Error) process.stderr.write('caused by: ');
     }
+  }
+}
+
+/**
+ * Streams what `produce` writes to `path`, complete or not at all (a temporary
+ * name, renamed at the end; removed on failure), or to stdout when no path is
+ * given. `write` waits for the stream to drain, so memory stays bounded.
+ */
+export async function writeOutput(path: string | undefined, produce: (write: (chunk: string | Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  const temp = path ? `${path}.partial-${process.pid}` : undefined;
+  const out = temp ? createWriteStream(temp, { flags: 'wx' }) : process.stdout;
+  const write = async (chunk: string | Uint8Array) => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  try {
+    await produce(write);
+    if (temp) {
+      out.end();
+      await finished(out);
+      renameSync(temp, path!);
+    }
+  } catch (error) {
+    if (temp) {
+      out.destroy();
+      rmSync(temp, { force: true });
+    }
+    throw error;
   }
 }

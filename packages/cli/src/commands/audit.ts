@@ -1,12 +1,9 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type { AuditService, AuditVerification } from '@plinth/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import { action } from '../action.js';
 import { type CliContext, globalOptions } from '../instance.js';
 import { operate } from '../operate.js';
-import { printJson, printLines } from '../output.js';
+import { printJson, printLines, writeOutput } from '../output.js';
 
 /**
  * `plinth audit verify|export`: the tamper-evident audit log. `verify` walks
@@ -56,28 +53,15 @@ export function addAuditCommand(program: Command, ctx: CliContext): Command {
     .action(
       action(async (opts: { since?: string; until?: string; out?: string }, cmd: Command) => {
         const globals = globalOptions(cmd);
-        const temp = opts.out ? `${opts.out}.partial-${process.pid}` : undefined;
-        const out = temp ? createWriteStream(temp, { flags: 'wx' }) : process.stdout;
         let count = 0;
-        try {
-          await operate(globals, ctx, async (op) => {
+        await writeOutput(opts.out, (write) =>
+          operate(globals, ctx, async (op) => {
             for await (const event of op.plinth.service<AuditService>('audit').stream({ since: opts.since, until: opts.until })) {
-              if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain');
+              await write(`${JSON.stringify(event)}\n`);
               count++;
             }
-          });
-          if (temp) {
-            out.end();
-            await finished(out);
-            renameSync(temp, opts.out!);
-          }
-        } catch (error) {
-          if (temp) {
-            out.destroy();
-            rmSync(temp, { force: true });
-          }
-          throw error;
-        }
+          }),
+        );
         if (opts.out) {
           if (globals.json) printJson({ ok: true, events: count, file: opts.out });
           else printLines([`Exported ${count} audit event${count === 1 ? '' : 's'} to ${opts.out}`]);

@@ -1,6 +1,3 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type { AnalyticsService, RebuildResult } from '@plinth/core';
 import { exportableReports, exportFormats, reportDaySchema, reportGroupings } from '@plinth/core/contract';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -9,7 +6,7 @@ import { action } from '../action.js';
 import { barChart, chartCurrency, formatMoney, type ShowReport, showReport, showTotals, sparkline } from '@plinth/admin-tui/charts';
 import { type CliContext, type GlobalOptions, globalOptions } from '../instance.js';
 import { operate } from '../operate.js';
-import { columns, printJson, printLines } from '../output.js';
+import { columns, printJson, printLines, writeOutput } from '../output.js';
 
 /**
  * `plinth reports rebuild|export|show`: the analytics rollups. `rebuild`
@@ -147,25 +144,12 @@ export function addReportsCommand(program: Command, ctx: CliContext): Command {
       action(async (name: string, opts: { format: 'csv' | 'jsonl'; from?: string; to?: string; grain: 'hour' | 'day'; out?: string }, cmd: Command) => {
         if (!(exportableReports as readonly string[]).includes(name)) throw new InvalidArgumentError(`Unknown report "${name}": one of ${exportableReports.join(', ')}`);
         const globals = globalOptions(cmd);
-        const temp = opts.out ? `${opts.out}.partial-${process.pid}` : undefined;
-        const out = temp ? createWriteStream(temp, { flags: 'wx' }) : process.stdout;
-        try {
-          await operate(globals, ctx, async (op) => {
+        await writeOutput(opts.out, (write) =>
+          operate(globals, ctx, async (op) => {
             const body = await analyticsOf(op.plinth).exportReport(name as (typeof exportableReports)[number], { format: opts.format, from: opts.from, to: opts.to, grain: opts.grain }, op.caller);
-            for await (const chunk of body.chunks) if (!out.write(chunk)) await once(out, 'drain');
-          });
-          if (temp) {
-            out.end();
-            await finished(out);
-            renameSync(temp, opts.out!);
-          }
-        } catch (error) {
-          if (temp) {
-            out.destroy();
-            rmSync(temp, { force: true });
-          }
-          throw error;
-        }
+            for await (const chunk of body.chunks) await write(chunk);
+          }),
+        );
       }),
     );
 
