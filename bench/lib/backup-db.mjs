@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPlinth, defineModule } from '@plinth/core';
+import { createBackup, createFsBackupStore, createPlinth, defineModule } from '@plinth/core';
 import Database from 'better-sqlite3';
 
 export const BACKUP_MB = (() => {
@@ -86,4 +86,30 @@ export async function measureLoop({ duration, warmup }, megabytes, once) {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   return { opsPerSec: (runs * megabytes) / seconds, ops: runs * megabytes, seconds, cpuMs: (cpu.user + cpu.system) / 1000, runs, megabytes };
+}
+
+/**
+ * `createBackup(plinth, { format })` on the seeded database, in a loop (MB/s of the database):
+ * `native` is VACUUM INTO in a worker, SHA-256, rename into the folder; `logical` is a snapshot,
+ * then gzip JSONL per table with SHA-256.
+ */
+export function backupCreateScenario(format) {
+  return {
+    summary: `plinth backup create --format ${format} on SQLite (MB/s)`,
+    loop: true,
+    async measure(config) {
+      const { dir, file, megabytes } = await seedDatabase();
+      const plinth = createPlinth(plinthOptions(`sqlite:${file}`));
+      await plinth.start();
+      const store = createFsBackupStore(join(dir, 'backups'));
+      try {
+        return await measureLoop(config, megabytes, async (i) => {
+          await createBackup(plinth, { store, format, name: `b${i}` });
+          rmSync(join(dir, 'backups', `b${i}`), { recursive: true });
+        });
+      } finally {
+        await plinth.close();
+      }
+    },
+  };
 }

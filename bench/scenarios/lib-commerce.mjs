@@ -96,3 +96,46 @@ export function orderBodies(skus, n = 5000) {
   }
   return bodies;
 }
+
+const SEARCH_WORDS = ['wool', 'cotton', 'silk', 'scarf', 'hat', 'socks', 'warm', 'soft', 'winter', 'red'];
+
+/**
+ * The commerce scenarios, for either database (each scenario file picks one):
+ * - `read`: public `GET /v1/products/:id` (product, 3 SKUs and their stock), a random product per request;
+ * - `list`: public `GET /v1/products?categoryId=&minPrice=&sort=price&limit=20`, a random category per request;
+ * - `search`: public `GET /v1/products?q=<two words>&limit=20`, full-text search ranked by relevance (random word pairs);
+ * - `order`: `POST /v1/orders` with 3 random SKUs (priced from the catalog, reserved, written with its items and
+ *   event in one transaction), a unique `Idempotency-Key` per request, one signed-in customer.
+ */
+export function commerceScenario(kind, dialect, { label = '', config } = {}) {
+  const summaries = {
+    read: 'Plinth GET /v1/products/:id',
+    list: 'Plinth GET /v1/products with a filter',
+    search: 'Plinth product search',
+    order: 'Plinth POST /v1/orders (3 items)',
+  };
+  if (!summaries[kind]) throw new Error(`unknown commerce scenario: ${kind}`);
+  return {
+    summary: `${summaries[kind]} on ${dialect}${label}`,
+    async start({ tmpDir }) {
+      const app = await commerceApp(tmpDir, dialect, config ? { config } : {});
+      const answer = (target, sample) => ({ url: app.url, target, sample, close: app.close });
+      if (kind === 'order') {
+        const headers = { authorization: `Bearer ${app.token}` };
+        const bodies = orderBodies(app.skus);
+        return answer(
+          { path: '/v1/orders', method: 'POST', headers, bodies, uniqueHeader: 'idempotency-key' },
+          { path: '/v1/orders', method: 'POST', headers: { ...headers, 'idempotency-key': 'sample-1' }, requestBody: bodies[0], keys: ['id', 'status', 'total'] },
+        );
+      }
+      let paths;
+      if (kind === 'read') paths = app.ids.map((id) => `/v1/products/${id}`);
+      else if (kind === 'list') paths = app.categories.map((id) => `/v1/products?categoryId=${id}&minPrice=1000&sort=price&limit=20`);
+      else {
+        paths = [];
+        for (const a of SEARCH_WORDS) for (const b of SEARCH_WORDS) if (a !== b) paths.push(`/v1/products?q=${a}%20${b}&limit=20`);
+      }
+      return answer({ paths }, { path: paths[0], keys: kind === 'read' ? ['id', 'skus', 'price'] : ['data', 'nextCursor'] });
+    },
+  };
+}
