@@ -153,6 +153,14 @@ async function serverCpu(server) {
   return answer;
 }
 
+/** BENCH_CPU_PROF=1: starts or stops (writing `file`) the server's CPU profile of the measured window. */
+async function profileControl(server, message) {
+  const answer = nextMessage(server, 'profiled', 30_000, 'server profile');
+  server.child.send({ type: 'profile', ...message });
+  const { error } = await answer;
+  if (error) throw new Error(`server profile: ${error}`);
+}
+
 /** A loop scenario (no HTTP server): its `measure` runs in a child process; ops/s stand for req/s. */
 async function runLoop(name, config) {
   const child = spawnTracked(join(here, 'lib/loop-child.mjs'), [join(here, 'scenarios', `${name}.mjs`), JSON.stringify(config)]);
@@ -185,11 +193,8 @@ async function runLoop(name, config) {
 async function runScenario(name, config, stamp) {
   if (SCENARIOS.find((s) => s.name === name)?.loop) return runLoop(name, config);
   const warnings = [];
-  const execArgv = config.cpuProfile
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`, `--cpu-prof-name=${stamp}-${name}.cpuprofile`]
-    : [];
   if (config.cpuProfile) warnings.push('server profiled (BENCH_CPU_PROF=1): figures are slower than an unprofiled run');
-  const server = spawnTracked(join(here, 'lib/server-child.mjs'), [join(here, 'scenarios', `${name}.mjs`), JSON.stringify(config)], { execArgv });
+  const server = spawnTracked(join(here, 'lib/server-child.mjs'), [join(here, 'scenarios', `${name}.mjs`), JSON.stringify(config)]);
   let load;
   try {
     const { url, target, sample } = await nextMessage(server, 'ready', config.setupTimeout * 1000, `${name} server`);
@@ -201,11 +206,17 @@ async function runScenario(name, config, stamp) {
     const resultMessage = nextMessage(load, 'result', deadline, `${name} load`);
     load.child.send({ type: 'run', url, target, ...config });
     await measuring;
+    if (config.cpuProfile) await profileControl(server, { action: 'start' });
     const machineBefore = machineCpuMs();
     const cpuBefore = await serverCpu(server);
     const { result } = await resultMessage;
     const cpuAfter = await serverCpu(server);
     const machineAfter = machineCpuMs();
+    if (config.cpuProfile) {
+      const dir = join(here, 'results', 'profiles');
+      mkdirSync(dir, { recursive: true });
+      await profileControl(server, { action: 'stop', file: join(dir, `${stamp}-${name}.cpuprofile`) });
+    }
     const cpuMs = (cpuAfter.cpu.user + cpuAfter.cpu.system - cpuBefore.cpu.user - cpuBefore.cpu.system) / 1000;
     result.serverCpuPercent = (cpuMs / (cpuAfter.at - cpuBefore.at)) * 100;
     // Server CPU time per request: barely moved by other load on the machine, unlike req/s.

@@ -5,7 +5,8 @@
  * over IPC, answers `usage` with its CPU time, and exits on `stop`, on SIGTERM,
  * or when the runner goes away (the IPC channel closes).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +32,29 @@ async function stop(code) {
   process.exit(code);
 }
 
+// BENCH_CPU_PROF=1: the runner asks for a CPU profile of the measured window only (not the seeding).
+let profiler;
+async function profile(message) {
+  try {
+    if (message.action === 'start') {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    } else if (profiler) {
+      const { profile: data } = await profiler.post('Profiler.stop');
+      writeFileSync(message.file, JSON.stringify(data));
+      profiler.disconnect();
+      profiler = undefined;
+    }
+    process.send({ type: 'profiled', id: message.id });
+  } catch (error) {
+    process.send({ type: 'profiled', id: message.id, error: String(error) });
+  }
+}
+
 process.on('message', (message) => {
+  if (message?.type === 'profile') void profile(message);
   if (message?.type === 'usage') process.send({ type: 'usage', id: message.id, cpu: process.cpuUsage(), at: performance.now() });
   if (message?.type === 'stop') void stop(0);
 });
