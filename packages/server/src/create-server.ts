@@ -152,23 +152,26 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
     if (!decision.allowed) throw rateLimitExceeded(decision);
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, started: number, scope: RequestScope) {
-    const requestId = scope.requestId;
-    const base = baseHeaders(requestId, isHttps(req, trustProxy));
+  /**
+   * Serves one request. What can be answered without waiting (a public route, no rate limiter,
+   * no permission, no body, no `Idempotency-Key`, a handler that answers synchronously — e.g.
+   * `/healthz`, or a cached read) is answered without creating a single promise; anything else
+   * continues in `serve`. Returns a promise only when the request is still being served.
+   */
+  function dispatch(req: IncomingMessage, res: ServerResponse, started: number, scope: RequestScope): Promise<void> | undefined {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    let routeLabel = 'unmatched';
-    let status = 500;
-    let lease: IdempotencyLease | undefined;
-    let span: SpanHandle | undefined;
-    let failure: unknown;
-    let failedRequest: IdempotentRequest | undefined;
+    const x: Exchange = {
+      req, res, started, scope, method, url, q, path,
+      base: baseHeaders(scope.requestId, isHttps(req, trustProxy)),
+      routeLabel: 'unmatched', status: 500, span: undefined, failure: undefined, handlerHeaders: undefined,
+    };
     try {
       const origin = req.headers.origin;
       const preflight = method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-      addCorsHeaders(base, cors, origin, preflight);
+      addCorsHeaders(x.base, cors, origin, preflight);
 
       let lookup;
       try {
@@ -178,12 +181,13 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       }
       if (method === 'OPTIONS' && lookup.kind !== 'not_found') {
         const allow = lookup.kind === 'found' ? [lookup.match.impl.route.method, 'OPTIONS'] : lookup.allow;
-        status = 204;
-        putHeader(base, 'allow', allow.join(', '));
-        putHeader(base, 'content-length', 0);
-        res.writeHead(204, base);
+        x.status = 204;
+        putHeader(x.base, 'allow', allow.join(', '));
+        putHeader(x.base, 'content-length', 0);
+        res.writeHead(204, x.base);
         res.end();
-        return;
+        finish(x);
+        return undefined;
       }
       if (lookup.kind === 'not_found') throw new PlinthError('route.not_found', `No route for ${method} ${path}`);
       if (lookup.kind === 'method_not_allowed') {
@@ -191,12 +195,46 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       }
       const { impl, params } = lookup.match;
       const route = impl.route;
-      routeLabel = route.path;
+      x.routeLabel = route.path;
       const incoming = req.headers.traceparent;
-      span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
-      if (span) scope.useSpan(span);
+      x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
+      if (x.span) scope.useSpan(x.span);
       const ip = clientIp(req, trustProxy);
-      // Each `await` below is skipped when there is nothing to wait for (public route, no body).
+      const direct = route.auth === 'public' && !limiter.enabled && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
+        && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
+      if (!direct) return serve(x, impl, params, ip);
+      const returned = callHandler(x, impl, inputOf(x, route, params, undefined), null, ip, undefined);
+      if (isThenable(returned)) {
+        return Promise.resolve(returned).then(
+          (result) => {
+            try {
+              deliver(x, answerFor(x, route, result));
+            } catch (error) {
+              fail(x, error);
+            }
+            finish(x);
+          },
+          (error: unknown) => {
+            fail(x, error);
+            finish(x);
+          },
+        );
+      }
+      deliver(x, answerFor(x, route, returned));
+    } catch (error) {
+      fail(x, error);
+    }
+    finish(x);
+    return undefined;
+  }
+
+  /** The rest of a request that has to wait: credentials, rate limit, permission, body, idempotency, async handler. */
+  async function serve(x: Exchange, impl: RouteImplementation, params: Record<string, string>, ip: string): Promise<void> {
+    const { req, method, url } = x;
+    const route = impl.route;
+    let lease: IdempotencyLease | undefined;
+    let failedRequest: IdempotentRequest | undefined;
+    try {
       let actor: Actor | null;
       if (!limiter.enabled) actor = route.auth === 'public' ? null : await authenticate(req, route, ip, url);
       else {
@@ -204,135 +242,175 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
         try {
           actor = route.auth === 'public' ? null : await authenticate(req, route, ip, url);
         } catch (error) {
-          await rateLimit(routeKey, ip, null, base); // bad credentials still count against the IP
+          await rateLimit(routeKey, ip, null, x.base); // bad credentials still count against the IP
           throw error;
         }
-        await rateLimit(routeKey, ip, actor, base);
+        await rateLimit(routeKey, ip, actor, x.base);
       }
       if (route.permission) await plinth.authorize(actor, route.permission);
       let bodyText: string | undefined;
       let rawBody: unknown;
       if (route.body && route.rawBody) ({ value: rawBody, text: bodyText } = await readJsonBodyText(req, bodyLimit));
       else rawBody = route.body ? await readJsonBody(req, bodyLimit) : bodyPending(req) ? await discardBody(req, bodyLimit) : undefined;
-      const input = {
-        params: validate(route.params, params, 'params') as never,
-        query: validate(route.query, q === -1 ? {} : queryObject(url.slice(q + 1)), 'query') as never,
-        body: validate(route.body, rawBody, 'body') as never,
-      };
+      const input = inputOf(x, route, params, rawBody);
       // Idempotency-Key: only a POST that carries one pays for it (one insert before, one update after;
       // on `idempotency: 'transaction'` routes both join the handler's transaction).
       const idempotencyKey = method === 'POST' ? req.headers['idempotency-key'] : undefined;
       const run = async (): Promise<Answer> => {
-        let handlerHeaders: HeaderList | undefined;
-        const ctx = new RequestContext(
-          input.params,
-          input.query,
-          input.body,
-          req.headers,
-          requestId,
-          actor,
-          ip,
-          plinth,
-          (name, value) => putHeader((handlerHeaders ??= []), name.toLowerCase(), value),
-          log,
-          () => openStreamSignal(req, res, streams),
-          scope,
-          bodyText,
-        );
-        // A write carries its trace context to the outbox events and jobs it creates (reads skip the cost).
-        const returned = WRITES.has(method) ? runWithTrace(ctx.trace.traceparent, () => impl.handler(ctx)) : impl.handler(ctx);
-        const result = isThenable(returned) ? await returned : returned; // a sync handler costs no microtask turn
-        const headers = handlerHeaders ? withHeaders(base, handlerHeaders) : base;
-        if (route.responseType === 'event-stream') return { status: route.status ?? 200, headers, handlerHeaders, body: '', events: result as unknown as EventStream };
-        if (route.responseType === 'stream') {
-          if (!isStreamedBody(result)) throw new Error(`Handler for ${route.method} ${route.path} must return a StreamedBody ({ contentType, chunks })`);
-          if (closing) putHeader(headers, 'connection', 'close');
-          return { status: route.status ?? 200, headers, handlerHeaders, body: '', stream: result };
-        }
-        return answerOf(route, result, headers, handlerHeaders);
+        const returned = callHandler(x, impl, input, actor, ip, bodyText);
+        return answerFor(x, route, isThenable(returned) ? await returned : returned); // a sync handler costs no microtask turn
       };
-      let answer: Answer;
-      if (idempotencyKey === undefined) {
-        answer = await run();
-      } else {
-        const request = { actor, key: idempotencyKey, method, target: url, body: rawBody };
-        let recorded: RecordedResponse | undefined;
-        if (route.idempotency === 'transaction') {
-          // Claim, handler and record commit together: a failure leaves neither a claim nor an answer behind.
-          const outcome = await plinth.idempotency.exclusive(request, () => plinth.transaction(async (): Promise<{ replay: RecordedResponse } | { answer: Answer }> => {
-            const start = await plinth.idempotency.beginInTransaction(request);
-            if (start.kind === 'replay') return { replay: start.response };
-            failedRequest = request; // from here on, a 4xx the handler raises is recorded after the rollback
-            const done = await run();
-            if (!(await start.lease.complete(recordOf(done.status, done.handlerHeaders, done.headers, done.body)))) {
-              throw new Error('An idempotency claim made in this transaction was lost');
-            }
-            return { answer: done };
-          }));
-          failedRequest = undefined;
-          plinth.idempotency.pruneIfDue();
-          if ('replay' in outcome) recorded = outcome.replay;
-          else answer = outcome.answer;
-        } else {
-          const start = await plinth.idempotency.begin(request);
-          if (start.kind === 'replay') recorded = start.response;
-          else {
-            lease = start.lease;
-            answer = await run();
-            // A stream is not recorded for replay.
-            await settle(lease, (l) => (answer.stream ? l.release() : l.complete(recordOf(answer.status, answer.handlerHeaders, answer.headers, answer.body))), requestId);
-            lease = undefined;
+      if (idempotencyKey === undefined) return await deliver(x, await run());
+      const request = { actor, key: idempotencyKey, method, target: url, body: rawBody };
+      let recorded: RecordedResponse | undefined;
+      let answer: Answer | undefined;
+      if (route.idempotency === 'transaction') {
+        // Claim, handler and record commit together: a failure leaves neither a claim nor an answer behind.
+        const outcome = await plinth.idempotency.exclusive(request, () => plinth.transaction(async (): Promise<{ replay: RecordedResponse } | { answer: Answer }> => {
+          const start = await plinth.idempotency.beginInTransaction(request);
+          if (start.kind === 'replay') return { replay: start.response };
+          failedRequest = request; // from here on, a 4xx the handler raises is recorded after the rollback
+          const done = await run();
+          if (!(await start.lease.complete(recordOf(done.status, done.handlerHeaders, done.headers, done.body)))) {
+            throw new Error('An idempotency claim made in this transaction was lost');
           }
-        }
-        if (recorded) {
-          status = recorded.status;
-          const headers = replayHeaders(base, recorded);
-          if (status === 204) {
-            res.writeHead(204, headers);
-            res.end();
-          } else send(res, status, headers, recorded.body);
-          return;
-        }
-      }
-      status = answer!.status;
-      if (answer!.events) await writeEventStream(req, res, status, answer!.headers, answer!.events, streams, log);
-      else if (answer!.stream) await writeStream(res, status, answer!.headers, answer!.stream);
-      else if (status === 204) {
-        res.writeHead(204, answer!.headers);
-        res.end();
-      } else send(res, status, answer!.headers, answer!.body);
-    } catch (error) {
-      failure = error;
-      if (res.headersSent) {
-        if (lease) await settle(lease, (l) => l.release(), requestId);
-        if (!res.writableEnded) {
-          // A stream failed half-way: cut the connection, so the client sees a broken answer, never a short one.
-          res.destroy();
-          log.error({ err: error, requestId, method, path }, 'streamed answer failed');
-        }
+          return { answer: done };
+        }));
+        failedRequest = undefined;
+        plinth.idempotency.pruneIfDue();
+        if ('replay' in outcome) recorded = outcome.replay;
+        else answer = outcome.answer;
       } else {
-        const added = base.length;
-        const problem = problemAnswer(error, requestId, path, base);
-        status = problem.status;
-        if (lease) {
-          const recordable = isRecordableFailure(error);
-          await settle(lease, (l) => (recordable ? l.complete(recordOf(status, base.slice(added), base, problem.body)) : l.release()), requestId);
-        } else if (failedRequest && isRecordableFailure(error)) {
-          // The handler's transaction rolled back with its claim: record its 4xx under a claim of its own.
-          const record = recordOf(status, base.slice(added), base, problem.body);
-          const start = await plinth.idempotency.begin(failedRequest).catch(() => undefined); // taken meanwhile: answer unrecorded
-          if (start?.kind === 'run') await settle(start.lease, (l) => l.complete(record), requestId);
+        const start = await plinth.idempotency.begin(request);
+        if (start.kind === 'replay') recorded = start.response;
+        else {
+          lease = start.lease;
+          const done = (answer = await run());
+          // A stream is not recorded for replay.
+          await settle(lease, (l) => (done.stream ? l.release() : l.complete(recordOf(done.status, done.handlerHeaders, done.headers, done.body))), x.scope.requestId);
+          lease = undefined;
         }
-        send(res, status, base, problem.body);
       }
-      if (status >= 500) log.error({ err: error, requestId, traceId: scope.traceContext().traceId, method, path }, 'request failed');
+      if (recorded) {
+        x.status = recorded.status;
+        const headers = replayHeaders(x.base, recorded);
+        if (x.status === 204) {
+          x.res.writeHead(204, headers);
+          x.res.end();
+        } else send(x.res, x.status, headers, recorded.body);
+        return;
+      }
+      await deliver(x, answer!);
+    } catch (error) {
+      if (lease || failedRequest) await recordFailure(x, error, lease, failedRequest);
+      fail(x, error);
     } finally {
-      const seconds = (performance.now() - started) / 1000;
-      metrics.observe(method, routeLabel, status, seconds);
-      span?.end(status >= 500 ? failure : undefined, { 'http.response.status_code': status });
-      if (log.isLevelEnabled('debug')) log.debug({ requestId, method, path, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
-      release(); // the answer is written (or the handler gave up): this request is no longer in flight
+      finish(x);
     }
+  }
+
+  /** Params and query (and the body read by the caller) checked against the route's schemas. */
+  function inputOf(x: Exchange, route: RouteDef, params: Record<string, string>, rawBody: unknown): HandlerInput {
+    return {
+      params: validate(route.params, params, 'params'),
+      query: validate(route.query, x.q === -1 ? {} : queryObject(x.url.slice(x.q + 1)), 'query'),
+      body: validate(route.body, rawBody, 'body'),
+    };
+  }
+
+  /** Calls the route's handler with its context; returns what it returned (maybe a promise). */
+  function callHandler(x: Exchange, impl: RouteImplementation, input: HandlerInput, actor: Actor | null, ip: string, bodyText: string | undefined): unknown {
+    const { req, res, scope } = x;
+    const ctx = new RequestContext(
+      input.params as never,
+      input.query as never,
+      input.body as never,
+      req.headers,
+      scope.requestId,
+      actor,
+      ip,
+      plinth,
+      (name, value) => putHeader((x.handlerHeaders ??= []), name.toLowerCase(), value),
+      log,
+      () => openStreamSignal(req, res, streams),
+      scope,
+      bodyText,
+    );
+    // A write carries its trace context to the outbox events and jobs it creates (reads skip the cost).
+    return WRITES.has(x.method) ? runWithTrace(ctx.trace.traceparent, () => impl.handler(ctx)) : impl.handler(ctx);
+  }
+
+  /** What the handler returned, as an answer with the base headers and those the handler set. */
+  function answerFor(x: Exchange, route: RouteDef, result: unknown): Answer {
+    const handlerHeaders = x.handlerHeaders;
+    const headers = handlerHeaders ? withHeaders(x.base, handlerHeaders) : x.base;
+    if (route.responseType === 'event-stream') return { status: route.status ?? 200, headers, handlerHeaders, body: '', events: result as unknown as EventStream };
+    if (route.responseType === 'stream') {
+      if (!isStreamedBody(result)) throw new Error(`Handler for ${route.method} ${route.path} must return a StreamedBody ({ contentType, chunks })`);
+      if (closing) putHeader(headers, 'connection', 'close');
+      return { status: route.status ?? 200, headers, handlerHeaders, body: '', stream: result };
+    }
+    return answerOf(route, result, headers, handlerHeaders);
+  }
+
+  /** Writes an answer; a promise only while a stream is being written. */
+  function deliver(x: Exchange, answer: Answer): Promise<void> | undefined {
+    const { req, res } = x;
+    x.status = answer.status;
+    if (answer.events) return writeEventStream(req, res, answer.status, answer.headers, answer.events, streams, log);
+    if (answer.stream) return writeStream(res, answer.status, answer.headers, answer.stream);
+    if (answer.status === 204) {
+      res.writeHead(204, answer.headers);
+      res.end();
+    } else send(res, answer.status, answer.headers, answer.body);
+    return undefined;
+  }
+
+  /** Answers a failure as a problem (or cuts a stream that failed half-way); 5xx are logged. */
+  function fail(x: Exchange, error: unknown): void {
+    const { res } = x;
+    x.failure = error;
+    const requestId = x.scope.requestId;
+    if (res.headersSent) {
+      if (!res.writableEnded) {
+        // A stream failed half-way: cut the connection, so the client sees a broken answer, never a short one.
+        res.destroy();
+        log.error({ err: error, requestId, method: x.method, path: x.path }, 'streamed answer failed');
+      }
+    } else {
+      const problem = problemAnswer(error, requestId, x.path, x.base);
+      x.status = problem.status;
+      send(res, x.status, x.base, problem.body);
+    }
+    if (x.status >= 500) log.error({ err: error, requestId, traceId: x.scope.traceContext().traceId, method: x.method, path: x.path }, 'request failed');
+  }
+
+  /**
+   * Before a failure is answered: settles the request's idempotency lease (a 4xx is recorded
+   * for replay, anything else releases the key), or records the 4xx of a transaction that
+   * rolled back with its claim under a claim of its own.
+   */
+  async function recordFailure(x: Exchange, error: unknown, lease: IdempotencyLease | undefined, failedRequest: IdempotentRequest | undefined): Promise<void> {
+    const requestId = x.scope.requestId;
+    const recordable = !x.res.headersSent && isRecordableFailure(error);
+    if (lease && !recordable) return settle(lease, (l) => l.release(), requestId);
+    if (!recordable) return;
+    const headers = x.base.slice();
+    const added = headers.length;
+    const problem = problemAnswer(error, requestId, x.path, headers);
+    const record = recordOf(problem.status, headers.slice(added), headers, problem.body);
+    if (lease) return settle(lease, (l) => l.complete(record), requestId);
+    const start = await plinth.idempotency.begin(failedRequest!).catch(() => undefined); // taken meanwhile: answer unrecorded
+    if (start?.kind === 'run') await settle(start.lease, (l) => l.complete(record), requestId);
+  }
+
+  /** After the answer (or the failure): metrics, span, debug line, and the request leaves the in-flight count. */
+  function finish(x: Exchange): void {
+    const seconds = (performance.now() - x.started) / 1000;
+    metrics.observe(x.method, x.routeLabel, x.status, seconds);
+    x.span?.end(x.status >= 500 ? x.failure : undefined, { 'http.response.status_code': x.status });
+    if (log.isLevelEnabled('debug')) log.debug({ requestId: x.scope.requestId, method: x.method, path: x.path, status: x.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    release(); // the answer is written (or the handler gave up): this request is no longer in flight
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -409,6 +487,34 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       return closePromise;
     },
   };
+}
+
+/** One request on its way through the server, whichever path serves it. */
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly started: number;
+  readonly scope: RequestScope;
+  readonly method: string;
+  readonly url: string;
+  /** Where the query starts in `url` (-1: none). */
+  readonly q: number;
+  readonly path: string;
+  /** Security headers, request id, CORS (and rate-limit headers once checked): every answer starts with them. */
+  readonly base: HeaderList;
+  /** The route pattern once matched (metrics label). */
+  routeLabel: string;
+  status: number;
+  span: SpanHandle | undefined;
+  failure: unknown;
+  /** What the handler set with `setHeader`. */
+  handlerHeaders: HeaderList | undefined;
+}
+
+interface HandlerInput {
+  params: unknown;
+  query: unknown;
+  body: unknown;
 }
 
 /** A handler's answer, ready to send (and to record for an `Idempotency-Key`). */
