@@ -22,8 +22,9 @@ import type { RateLimitStore } from './store.js';
  * full again.
  */
 export const GCRA_SCRIPT = `
+local tonumber, floor, ceil = tonumber, math.floor, math.ceil
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 local nslots = tonumber(ARGV[1])
 local skey = {}
 local speriod = {}
@@ -63,13 +64,13 @@ while a <= nargs do
     local allowAt = newTat - period
     if allowAt > now then
       ok = false
-      out[o + 1] = -math.ceil(allowAt - now)
-      out[o + 2] = math.ceil(tat - now)
+      out[o + 1] = -ceil(allowAt - now)
+      out[o + 2] = ceil(tat - now)
     else
-      local remaining = math.floor((period - (newTat - now)) / interval + 1e-9)
+      local remaining = floor((period - (newTat - now)) / interval + 1e-9)
       if remaining < 0 then remaining = 0 end
       out[o + 1] = remaining
-      out[o + 2] = math.ceil(newTat - now)
+      out[o + 2] = ceil(newTat - now)
     end
     pkey[i] = key
     ptat[i] = newTat
@@ -85,7 +86,7 @@ while a <= nargs do
 end
 for key in pairs(changed) do
   local tat = tats[key]
-  redis.call('SET', key, string.format('%.3f', tat), 'PX', math.max(1, math.ceil(tat - now)))
+  redis.call('SET', key, string.format('%.3f', tat), 'PX', math.max(1, ceil(tat - now)))
 end
 return out
 `;
