@@ -134,7 +134,8 @@ export interface RedisRateLimitStoreOptions {
  * is out (`maxInFlight`), new checks queue and go out together when it answers
  * (group commit): the answer of every check still comes from the one atomic
  * script on the shared Redis, in the order asked, so limits stay exact across
- * processes; a check waits at most for the call ahead of it and its own.
+ * processes; a check waits at most for the call ahead of it and its own, and
+ * fails with the call ahead of it when that one fails (Redis down or timed out).
  * Falls back to `EVAL` when the server has not cached the script (first use,
  * restart, `SCRIPT FLUSH`), which also caches it again. Give it a client that
  * fails fast while disconnected (`enableOfflineQueue: false`, a
@@ -157,6 +158,7 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
     scheduled = false;
     const pending = queue;
     queue = [];
+    if (pending.length === 0) return;
     if (pending.length <= MAX_BATCH) void send(pending);
     else for (let i = 0; i < pending.length; i += MAX_BATCH) void send(pending.slice(i, i + MAX_BATCH));
   }
@@ -205,11 +207,16 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
       failure = error;
     }
     inFlight--;
-    schedule(); // the checks that queued meanwhile go out at the end of this turn
     if (failed || !Array.isArray(raw)) {
+      // The checks queued behind this call fail with it: none waits longer than one
+      // `commandTimeout` for a Redis that does not answer, as without the queue.
+      const behind = queue;
+      queue = [];
       for (const p of batch) p.reject(failure);
+      for (const p of behind) p.reject(failure);
       return;
     }
+    schedule(); // the checks that queued meanwhile go out at the end of this turn
     let at = 0;
     for (const p of batch) {
       const outcomes: BucketOutcome[] = new Array(p.buckets.length);

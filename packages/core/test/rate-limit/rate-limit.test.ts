@@ -160,11 +160,11 @@ describe('the Redis store under load', () => {
 describe('the Redis store while a call is out (group commit)', () => {
   /** A stand-in client whose script calls answer when the test says so, with every bucket allowed. */
   function slowRedis() {
-    const calls: { keys: string[]; args: string[]; answer: () => void }[] = [];
+    const calls: { keys: string[]; args: string[]; answer: () => void; fail: (error: Error) => void }[] = [];
     const client = {
       evalsha(_sha: string, numKeys: number, args: string[]) {
-        return new Promise<number[]>((resolve) => {
-          calls.push({ keys: args.slice(0, numKeys), args: args.slice(numKeys), answer: () => resolve(answerFor(args, numKeys)) });
+        return new Promise<number[]>((resolve, reject) => {
+          calls.push({ keys: args.slice(0, numKeys), args: args.slice(numKeys), answer: () => resolve(answerFor(args, numKeys)), fail: reject });
         });
       },
     };
@@ -225,6 +225,25 @@ describe('the Redis store while a call is out (group commit)', () => {
     calls[0]!.answer();
     calls[2]!.answer();
     expect(await Promise.all(checks)).toHaveLength(3);
+  });
+
+  it('fails the checks queued behind a call that fails, so none waits for two timeouts', async () => {
+    const { client, calls } = slowRedis();
+    const store = createRedisRateLimitStore(client);
+    const first = store.check([{ key: 'a', rate }]).catch((e: unknown) => e);
+    await turn();
+    const queued = store.check([{ key: 'a', rate }]).catch((e: unknown) => e);
+    await turn();
+    calls[0]!.fail(new Error('Command timed out'));
+    expect(await first).toMatchObject({ message: 'Command timed out' });
+    expect(await queued).toMatchObject({ message: 'Command timed out' });
+    expect(calls).toHaveLength(1);
+    // The next check tries Redis again.
+    const next = store.check([{ key: 'a', rate }]);
+    await turn();
+    expect(calls).toHaveLength(2);
+    calls[1]!.answer();
+    expect(await next).toEqual([{ allowed: true, remaining: 7, resetMs: 100, retryAfterMs: 0 }]);
   });
 
   it('answers a key checked with two rates in one call by each rate (Redis)', async () => {
