@@ -116,9 +116,9 @@ export interface RedisRateLimitStoreOptions {
   /** `close()` quits the client too (the limiter's own connection). */
   ownsClient?: boolean;
   /**
-   * Flushes (one script call per {@link MAX_BATCH} requests) awaiting their reply at once, at
-   * least 1; default 1. While that many are out, new checks wait in the queue and go out together
-   * when one answers: under load each call carries every check that arrived during the previous
+   * Script calls awaiting their reply at once, at least 1; default 1 (a flush of more than
+   * {@link MAX_BATCH} requests sends its calls together all the same). While that many are out,
+   * new checks wait in the queue and go out together when one answers: under load each call carries every check that arrived during the previous
    * round trip instead of one event-loop turn's, so the round trips per request (the server's
    * write and read, the client's command, Redis's script call) fall as the load grows. Idle or
    * light load changes nothing: a lone check still goes out at the end of its turn.
