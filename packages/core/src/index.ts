@@ -38,7 +38,7 @@ export { runWithTrace, currentTraceparent, traceIdOf, childTraceparent } from '.
 export { loadOpenTelemetry, startSpan } from './trace/otel.js';
 export type { SpanHandle } from './trace/otel.js';
 export { createRateLimiter, rateLimitExceeded, DEFAULT_ROUTE_LIMITS, createMemoryRateLimitStore, createRedisRateLimitStore, GCRA_SCRIPT } from './rate-limit/index.js';
-export type { RateLimiter, RateLimitRequest, RateLimitDecision, RateLimitHeaders, RateLimiterOptions, RateLimitStore, Rate, BucketCheck, BucketOutcome } from './rate-limit/index.js';
+export type { RateLimiter, RateLimitRequest, RateLimitDecision, RateLimitHeaders, RateLimiterOptions, RateLimitStore, RedisRateLimitStoreOptions, Rate, BucketCheck, BucketOutcome } from './rate-limit/index.js';
 export { builtinModules } from './modules/builtins.js';
 export { auditModule } from './modules/audit/index.js';
 export type { AuditService, AuditEvent, AuditEventInput, AuditContext, AuditQuery, AuditVerification } from './modules/audit/index.js';

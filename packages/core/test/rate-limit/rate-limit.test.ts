@@ -157,6 +157,118 @@ describe('the Redis store under load', () => {
   });
 });
 
+describe('the Redis store while a call is out (group commit)', () => {
+  /** A stand-in client whose script calls answer when the test says so, with every bucket allowed. */
+  function slowRedis() {
+    const calls: { keys: string[]; args: string[]; answer: () => void; fail: (error: Error) => void }[] = [];
+    const client = {
+      evalsha(_sha: string, numKeys: number, args: string[]) {
+        return new Promise<number[]>((resolve, reject) => {
+          calls.push({ keys: args.slice(0, numKeys), args: args.slice(numKeys), answer: () => resolve(answerFor(args, numKeys)), fail: reject });
+        });
+      },
+    };
+    return { client: client as unknown as Redis, calls };
+  }
+  /** `[remaining 7, reset 100]` for every bucket of every request in `args`. */
+  function answerFor(args: string[], numKeys: number): number[] {
+    const argv = args.slice(numKeys);
+    let a = 1 + Number(argv[0]) * 3;
+    const out: number[] = [];
+    while (a < argv.length) {
+      const n = Number(argv[a]);
+      for (let i = 0; i < n; i++) out.push(7, 100);
+      a += 1 + n;
+    }
+    return out;
+  }
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const rate = { limit: 10, periodMs: 60_000 };
+
+  it('queues the checks made while a call is out and sends them together when it answers', async () => {
+    const { client, calls } = slowRedis();
+    const store = createRedisRateLimitStore(client);
+    const first = store.check([{ key: 'a', rate }]);
+    await turn();
+    expect(calls).toHaveLength(1);
+    const later: Promise<unknown>[] = [];
+    for (let t = 0; t < 3; t++) {
+      later.push(store.check([{ key: 'a', rate }]), store.check([{ key: 'b', rate }, { key: 'a', rate }]));
+      await turn();
+    }
+    expect(calls).toHaveLength(1); // still waiting for the first answer
+    calls[0]!.answer();
+    expect(await first).toEqual([{ allowed: true, remaining: 7, resetMs: 100, retryAfterMs: 0 }]);
+    await turn();
+    expect(calls).toHaveLength(2);
+    // Six requests, two distinct keys: each key is sent once, with one slot (key index, limit, period) each.
+    expect(calls[1]!.keys).toEqual(['a', 'b']);
+    expect(calls[1]!.args).toEqual(['2', '1', '10', '60000', '2', '10', '60000', ...Array.from({ length: 3 }, () => ['1', '1', '2', '2', '1']).flat()]);
+    calls[1]!.answer();
+    expect((await Promise.all(later)).map((o) => (o as unknown[]).length)).toEqual([1, 2, 1, 2, 1, 2]);
+  });
+
+  it('lets `maxInFlight` calls out at once', async () => {
+    const { client, calls } = slowRedis();
+    const store = createRedisRateLimitStore(client, { maxInFlight: 2 });
+    const checks = [store.check([{ key: 'a', rate }])];
+    await turn();
+    checks.push(store.check([{ key: 'a', rate }]));
+    await turn();
+    checks.push(store.check([{ key: 'a', rate }]));
+    await turn();
+    expect(calls).toHaveLength(2);
+    calls[1]!.answer();
+    await checks[1];
+    await turn();
+    expect(calls).toHaveLength(3); // the first call is still out
+    calls[0]!.answer();
+    calls[2]!.answer();
+    expect(await Promise.all(checks)).toHaveLength(3);
+  });
+
+  it('fails the checks queued behind a call that fails, so none waits for two timeouts', async () => {
+    const { client, calls } = slowRedis();
+    const store = createRedisRateLimitStore(client);
+    const first = store.check([{ key: 'a', rate }]).catch((e: unknown) => e);
+    await turn();
+    const queued = store.check([{ key: 'a', rate }]).catch((e: unknown) => e);
+    await turn();
+    calls[0]!.fail(new Error('Command timed out'));
+    expect(await first).toMatchObject({ message: 'Command timed out' });
+    expect(await queued).toMatchObject({ message: 'Command timed out' });
+    expect(calls).toHaveLength(1);
+    // The next check tries Redis again.
+    const next = store.check([{ key: 'a', rate }]);
+    await turn();
+    expect(calls).toHaveLength(2);
+    calls[1]!.answer();
+    expect(await next).toEqual([{ allowed: true, remaining: 7, resetMs: 100, retryAfterMs: 0 }]);
+  });
+
+  it('answers a key checked with two rates in one call by each rate (Redis)', async () => {
+    const client = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
+    const store = createRedisRateLimitStore(client, { ownsClient: true });
+    try {
+      const k = `test:rl:${randomUUID()}`;
+      const wide = { limit: 100, periodMs: 60_000 };
+      const narrow = { limit: 2, periodMs: 60_000 };
+      const outcomes = await Promise.all([
+        store.check([{ key: k, rate: wide }]),
+        store.check([{ key: k, rate: narrow }]),
+        store.check([{ key: k, rate: wide }]),
+        store.check([{ key: k, rate: narrow }]),
+      ]);
+      // One TAT per key, whichever rate charged it: the last request finds three charged before it.
+      expect(outcomes.map(([o]) => o!.allowed)).toEqual([true, true, true, false]);
+      expect(outcomes[0]![0]!.remaining).toBe(99);
+      expect(outcomes[1]![0]!.remaining).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('the limiter', () => {
   const h = useHarness();
 
