@@ -210,6 +210,14 @@ export const configSchema = z
         routes: z.record(z.string().regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'must be "METHOD /path" as declared by the route'), z.union([z.literal(false), rate])).default({}),
         /** How long a Redis check may take before the store counts as down, in ms; default 250. */
         redisTimeoutMs: z.coerce.number().int().min(10).max(60_000).default(250),
+        /**
+         * Redis store: the fraction of a bucket's limit one process may take in one call and spend
+         * locally for up to a second (0–0.5; default 0.01, 0 = one script call per check). Leased
+         * requests are charged in Redis when taken, so the limit holds across processes; a caller
+         * spread over processes may be refused up to `leaseFraction × limit` requests early per
+         * process. Limits under 100 (with the default) are never leased: sign-in stays exact.
+         */
+        leaseFraction: z.coerce.number().min(0).max(0.5).default(0.01),
         /** Buckets kept by the memory store (least recently seen dropped first); default 100000. */
         maxKeys: z.coerce.number().int().min(100).max(100_000_000).default(100_000),
         /** Prefix of the bucket keys in Redis; default `plinth:rl:` (change it to share one Redis between apps). */
@@ -437,6 +445,7 @@ export const envKeys = {
   'rateLimit.perApiKey': 'PLINTH_RATE_LIMIT_PER_API_KEY',
   'rateLimit.redisTimeoutMs': 'PLINTH_RATE_LIMIT_REDIS_TIMEOUT_MS',
   'rateLimit.keyPrefix': 'PLINTH_RATE_LIMIT_KEY_PREFIX',
+  'rateLimit.leaseFraction': 'PLINTH_RATE_LIMIT_LEASE_FRACTION',
   'orders.expiryMinutes': 'PLINTH_ORDER_EXPIRY_MINUTES',
   'payments.fakeSecret': 'PLINTH_PAYMENTS_FAKE_SECRET',
   'analytics.timezone': 'PLINTH_ANALYTICS_TIMEZONE',

@@ -151,7 +151,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   const rateLimitStore: RateLimitStore | undefined = !rateLimitOn
     ? undefined
     : rateLimitRedis
-      ? createRedisRateLimitStore(rateLimitRedis, { ownsClient: true })
+      ? createRedisRateLimitStore(rateLimitRedis, { ownsClient: true, leaseFraction: config.rateLimit.leaseFraction })
       : createMemoryRateLimitStore({ clock, maxKeys: config.rateLimit.maxKeys });
   const rateLimiter = createRateLimiter({ config, store: rateLimitStore, logger: logger.child({ component: 'rate-limit' }), metrics, clock });
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { BucketCheck, BucketOutcome } from './gcra.js';
 import type { RateLimitStore } from './store.js';
 
@@ -14,12 +15,14 @@ import type { RateLimitStore } from './store.js';
  * KEYS: the distinct bucket keys of the call. ARGV: the number of slots (a key
  * with its rate: many requests of one call usually share a few), then key
  * index (1-based), limit and period (ms) per slot, then per request its number
- * of buckets and the slot index (1-based) of each. Returns a flat array of two
- * integers per bucket of every request, in order: `remaining` (≥ 0) when the
- * bucket allows the request or `-retryAfterMs` (≤ -1) when it does not, then
- * `resetMs`. TATs are read once per key and call, stored with three decimals
- * (sub-ms intervals of high limits stay exact) and expire when the bucket is
- * full again.
+ * of buckets and, per bucket, the slot index (1-based) and how many requests
+ * it asks for (`want` ≥ 1: one, plus a lease). A bucket that allows one request
+ * grants up to `want` (as many as it allows right now). Returns a flat array of
+ * three integers per bucket of every request, in order: `remaining` (≥ 0) when
+ * the bucket allows the request or `-retryAfterMs` (≤ -1) when it does not,
+ * `resetMs`, and the requests granted (0 when the request is refused). TATs are
+ * read once per key and call, stored with three decimals (sub-ms intervals of
+ * high limits stay exact) and expire when the bucket is full again.
  */
 export const GCRA_SCRIPT = `
 local tonumber, floor, ceil = tonumber, math.floor, math.ceil
@@ -50,7 +53,8 @@ while a <= nargs do
   a = a + 1
   local ok = true
   for i = 1, n do
-    local s = tonumber(ARGV[a + i - 1])
+    local s = tonumber(ARGV[a + 2 * i - 2])
+    local want = tonumber(ARGV[a + 2 * i - 1])
     local key = skey[s]
     local period = speriod[s]
     local interval = sinterval[s]
@@ -66,23 +70,34 @@ while a <= nargs do
       ok = false
       out[o + 1] = -ceil(allowAt - now)
       out[o + 2] = ceil(tat - now)
+      out[o + 3] = 0
     else
+      local granted = 1
+      if want > 1 then
+        granted = floor((period - (tat - now)) / interval + 1e-9)
+        if granted > want then granted = want end
+        if granted < 1 then granted = 1 end
+        newTat = tat + interval * granted
+      end
       local remaining = floor((period - (newTat - now)) / interval + 1e-9)
       if remaining < 0 then remaining = 0 end
       out[o + 1] = remaining
       out[o + 2] = ceil(newTat - now)
+      out[o + 3] = granted
     end
     pkey[i] = key
     ptat[i] = newTat
-    o = o + 2
+    o = o + 3
   end
   if ok then
     for i = 1, n do
       tats[pkey[i]] = ptat[i]
       changed[pkey[i]] = true
     end
+  else
+    for i = 1, n do out[o - 3 * (n - i)] = 0 end
   end
-  a = a + n
+  a = a + 2 * n
 end
 for key in pairs(changed) do
   local tat = tats[key]
@@ -107,10 +122,44 @@ interface Slot {
 }
 
 interface Pending {
+  /** The buckets sent to Redis (those the request could not take from a lease of this process). */
   buckets: readonly BucketCheck[];
-  resolve: (outcomes: BucketOutcome[]) => void;
+  /** Requests asked of each bucket: 1, plus the lease wanted. */
+  wants: readonly number[];
+  resolve: (answers: Answer[]) => void;
   reject: (error: unknown) => void;
 }
+
+/** A bucket's outcome from Redis, with the requests it granted (the one asked for, plus a lease). */
+interface Answer {
+  outcome: BucketOutcome;
+  granted: number;
+}
+
+/**
+ * Requests of one bucket this process took from Redis ahead of time and spends
+ * locally. They were charged when taken (Redis's TAT already counts them), so
+ * spending one never admits more than the limit; one left unspent when the
+ * lease ends is a request the caller may not make elsewhere until it refills.
+ */
+interface Lease {
+  /** Requests left to spend locally. */
+  tokens: number;
+  /** When unspent tokens lapse (performance.now() ms). */
+  expiresAt: number;
+  /** Extra requests to ask for with the next call (grows while leases are spent, shrinks when they lapse). */
+  want: number;
+  /** Whether a call for this bucket asks for a lease right now (one at a time). */
+  asking: boolean;
+  /** Redis's answer when the lease was taken: what remained there, and when the bucket is full again. */
+  remaining: number;
+  resetAt: number;
+}
+
+/** How long leased requests stay spendable, in ms. */
+const LEASE_MS = 1000;
+/** Buckets whose leases are tracked at once (least recently used dropped first). */
+const LEASE_KEYS = 10_000;
 
 export interface RedisRateLimitStoreOptions {
   /** `close()` quits the client too (the limiter's own connection). */
@@ -124,6 +173,16 @@ export interface RedisRateLimitStoreOptions {
    * light load changes nothing: a lone check still goes out at the end of its turn.
    */
   maxInFlight?: number;
+  /**
+   * Fraction of a bucket's limit this process may take from Redis in one call and spend
+   * locally for up to a second (0 to 0.5; default 0: every check is a script call). The
+   * limit still holds across processes: leased requests are charged in Redis when taken.
+   * A caller spread over several processes may be refused up to `leaseFraction × limit`
+   * requests early per process, while a lease it no longer uses lapses. Leases grow only
+   * for buckets a process sees often (they start at 0 and double while they are used up
+   * within their second), so rarely-seen buckets stay exact per check.
+   */
+  leaseFraction?: number;
 }
 
 /**
@@ -172,10 +231,11 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
     const requests: string[] = [];
     const slotOf = new Map<string, Slot>();
     let buckets = 0;
-    for (const { buckets: bs } of batch) {
+    for (const { buckets: bs, wants } of batch) {
       requests.push(String(bs.length));
       buckets += bs.length;
-      for (const b of bs) {
+      for (let j = 0; j < bs.length; j++) {
+        const b = bs[j]!;
         let slot = slotOf.get(b.key);
         while (slot && (slot.limit !== b.rate.limit || slot.periodMs !== b.rate.periodMs)) slot = slot.next;
         if (!slot) {
@@ -186,7 +246,7 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
           else slotOf.set(b.key, slot);
           slots.push(String(keyIndex), String(b.rate.limit), String(b.rate.periodMs));
         }
-        requests.push(String(slot.index));
+        requests.push(String(slot.index), String(wants[j]));
       }
     }
     slots[0] = String((slots.length - 1) / 3);
@@ -201,7 +261,7 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
         raw = await redis.eval(GCRA_SCRIPT, keys.length, args);
       }
-      if (!Array.isArray(raw) || raw.length !== buckets * 2) throw new Error('The rate-limit script answered in an unexpected shape');
+      if (!Array.isArray(raw) || raw.length !== buckets * 3) throw new Error('The rate-limit script answered in an unexpected shape');
     } catch (error) {
       failed = true;
       failure = error;
@@ -219,23 +279,111 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
     schedule(); // the checks that queued meanwhile go out at the end of this turn
     let at = 0;
     for (const p of batch) {
-      const outcomes: BucketOutcome[] = new Array(p.buckets.length);
-      for (let i = 0; i < outcomes.length; i++, at += 2) {
+      const answers: Answer[] = new Array(p.buckets.length);
+      for (let i = 0; i < answers.length; i++, at += 3) {
         const first = Number(raw[at]);
         const resetMs = Number(raw[at + 1]);
-        outcomes[i] = first < 0 ? { allowed: false, remaining: 0, resetMs, retryAfterMs: -first } : { allowed: true, remaining: first, resetMs, retryAfterMs: 0 };
+        const outcome = first < 0 ? { allowed: false, remaining: 0, resetMs, retryAfterMs: -first } : { allowed: true, remaining: first, resetMs, retryAfterMs: 0 };
+        answers[i] = { outcome, granted: Number(raw[at + 2]) };
       }
-      p.resolve(outcomes);
+      p.resolve(answers);
     }
+  }
+
+  function call(buckets: readonly BucketCheck[], wants: readonly number[]): Promise<Answer[]> {
+    return new Promise((resolve, reject) => {
+      queue.push({ buckets, wants, resolve, reject });
+      schedule();
+    });
+  }
+
+  const leaseFraction = Math.min(0.5, Math.max(0, options.leaseFraction ?? 0));
+  const leases = leaseFraction > 0 ? new LRUCache<string, Lease>({ max: LEASE_KEYS }) : undefined;
+
+  /** The bucket's lease, with its tokens dropped (and its size halved) when they lapsed. */
+  function leaseOf(key: string, now: number): Lease | undefined {
+    const lease = leases!.get(key);
+    if (lease && lease.tokens > 0 && now >= lease.expiresAt) {
+      lease.tokens = 0;
+      lease.want >>= 1;
+    }
+    return lease;
+  }
+
+  /** Spends a leased request; its outcome as Redis would have answered it, give or take the other processes' requests. */
+  function spend(lease: Lease, now: number): BucketOutcome {
+    lease.tokens--;
+    return { allowed: true, remaining: lease.remaining + lease.tokens, resetMs: Math.max(0, Math.ceil(lease.resetAt - now)), retryAfterMs: 0 };
+  }
+
+  /** Keeps what Redis granted beyond the request itself; the next lease of a bucket used up in time is twice as large. */
+  function keep(key: string, rate: BucketCheck['rate'], answer: Answer, asked: boolean, now: number): void {
+    let lease = leases!.get(key);
+    if (!lease) leases!.set(key, (lease = { tokens: 0, expiresAt: 0, want: 0, asking: false, remaining: 0, resetAt: 0 }));
+    if (asked) lease.asking = false;
+    if (answer.granted === 0) return; // refused (by this bucket or another of the request): nothing was charged
+    const cap = Math.floor(rate.limit * leaseFraction);
+    // Seen again while its last lease (or single request) was still fresh and spent: it is busy here.
+    if (lease.tokens === 0 && now < lease.expiresAt) lease.want = Math.min(cap, Math.max(1, lease.want * 2));
+    lease.tokens += answer.granted - 1;
+    lease.expiresAt = now + LEASE_MS;
+    lease.remaining = answer.outcome.remaining;
+    lease.resetAt = now + answer.outcome.resetMs;
+  }
+
+  /** `check` with leases: buckets with leased requests are answered here; the others go to Redis, asking for a lease. */
+  async function checkLeased(buckets: readonly BucketCheck[]): Promise<BucketOutcome[]> {
+    const now = performance.now();
+    const outcomes: BucketOutcome[] = new Array(buckets.length);
+    const spent: Lease[] = [];
+    const remote: BucketCheck[] = [];
+    const wants: number[] = [];
+    const asked: boolean[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i]!;
+      const lease = leaseOf(b.key, now);
+      if (lease && lease.tokens > 0) {
+        outcomes[i] = spend(lease, now);
+        spent.push(lease);
+        continue;
+      }
+      const ask = lease !== undefined && lease.want > 0 && !lease.asking;
+      if (ask) lease.asking = true;
+      remote.push(b);
+      wants.push(ask ? 1 + lease.want : 1);
+      asked.push(ask);
+      at.push(i);
+    }
+    if (remote.length === 0) return outcomes;
+    let answers: Answer[];
+    try {
+      answers = await call(remote, wants);
+    } catch (error) {
+      for (let j = 0; j < remote.length; j++) {
+        const lease = asked[j] ? leases!.get(remote[j]!.key) : undefined;
+        if (lease) lease.asking = false;
+      }
+      for (const lease of spent) lease.tokens++;
+      throw error;
+    }
+    const later = performance.now();
+    for (let j = 0; j < remote.length; j++) {
+      const answer = answers[j]!;
+      keep(remote[j]!.key, remote[j]!.rate, answer, asked[j]!, later);
+      // What the caller may still make counts the requests leased to this process.
+      outcomes[at[j]!] = answer.granted > 1 ? { ...answer.outcome, remaining: answer.outcome.remaining + answer.granted - 1 } : answer.outcome;
+    }
+    // Refused by Redis: the leased requests this one took are given back (all or nothing).
+    if (answers.some((a) => !a.outcome.allowed)) for (const lease of spent) lease.tokens++;
+    return outcomes;
   }
 
   return {
     kind: 'redis',
     check(buckets: readonly BucketCheck[]): Promise<BucketOutcome[]> {
-      return new Promise((resolve, reject) => {
-        queue.push({ buckets, resolve, reject });
-        schedule();
-      });
+      if (leases) return checkLeased(buckets);
+      return call(buckets, buckets.map(() => 1)).then((answers) => answers.map((a) => a.outcome));
     },
     async close() {
       if (!options.ownsClient) return;

@@ -157,6 +157,82 @@ describe('the Redis store under load', () => {
   });
 });
 
+describe('the Redis store with leases (leaseFraction)', () => {
+  let server: TestRedisServer;
+  let client: Redis;
+  beforeAll(async () => {
+    server = await startTestRedisServer();
+    await server.start();
+    client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await server?.stop();
+  });
+
+  const evalCalls = async () => {
+    const stats = await client.info('commandstats');
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  };
+
+  it('spends leased requests locally for a busy bucket: far fewer script calls, remaining still counts down', async () => {
+    const store = createRedisRateLimitStore(client, { leaseFraction: 0.1 });
+    const rate = { limit: 10_000, periodMs: 3_600_000 }; // one request refills every 360 ms: none during the test
+    const key = `test:${randomUUID()}:ip`;
+    const before = await evalCalls();
+    const remaining: number[] = [];
+    for (let i = 0; i < 400; i++) remaining.push((await store.check([{ key, rate }]))[0]!.remaining);
+    const calls = (await evalCalls()) - before;
+    expect(calls).toBeLessThan(20); // 1, 2, 3, 5, 9, 17, 33, 65, 129, 257 requests per call
+    expect(calls).toBeGreaterThan(1);
+    expect(remaining[0]).toBe(9_999);
+    for (let i = 1; i < remaining.length; i++) expect(remaining[i]).toBeLessThan(remaining[i - 1]!);
+    // Redis was charged for every request answered (and for the unspent rest of the last lease), never less.
+    const tat = Number(await client.get(key));
+    const [time] = await client.time();
+    expect(tat - Number(time) * 1000).toBeGreaterThanOrEqual(400 * 360 - 5_000); // 360 ms per request, minus the time gone by
+  });
+
+  it('never admits more than the limit across processes, and refuses no more than the leases hold', async () => {
+    const a = createRedisRateLimitStore(client, { leaseFraction: 0.1 });
+    const b = createRedisRateLimitStore(client, { leaseFraction: 0.1 });
+    const rate = { limit: 200, periodMs: 3_600_000 };
+    const key = `test:${randomUUID()}:user`;
+    let allowed = 0;
+    for (let i = 0; i < 300; i++) {
+      const [outcome] = await (i % 2 === 0 ? a : b).check([{ key, rate }]);
+      if (outcome!.allowed) allowed++;
+    }
+    expect(allowed).toBeLessThanOrEqual(200);
+    expect(allowed).toBeGreaterThanOrEqual(200 - 2 * 20); // at most one lease (10% of the limit) unspent per process
+  });
+
+  it('charges every bucket of a request or none, leased or not', async () => {
+    const store = createRedisRateLimitStore(client, { leaseFraction: 0.5 });
+    const busy = { key: `test:${randomUUID()}:ip`, rate: { limit: 1_000, periodMs: 60_000 } };
+    const tight = { key: `test:${randomUUID()}:route`, rate: { limit: 2, periodMs: 60_000 } };
+    for (let i = 0; i < 50; i++) await store.check([busy]); // the busy bucket now holds a lease
+    const outcomes = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await store.check([busy, tight]));
+    expect(outcomes.map(([, t]) => t!.allowed)).toEqual([true, true, false, false]);
+    // The refused requests gave their leased request back: 52 charged to the busy bucket, not 54.
+    const [after] = await store.check([busy]);
+    const leased = after!.remaining;
+    expect(leased).toBeLessThanOrEqual(1_000 - 53);
+    expect(leased).toBeGreaterThanOrEqual(1_000 - 53 - 500);
+  });
+
+  it('keeps limits under 1 / leaseFraction exact per check', async () => {
+    const store = createRedisRateLimitStore(client, { leaseFraction: 0.01 });
+    const rate = { limit: 10, periodMs: 60_000 };
+    const key = `test:${randomUUID()}:signin`;
+    const seen = [];
+    for (let i = 0; i < 12; i++) seen.push((await store.check([{ key, rate }]))[0]!);
+    expect(seen.map((o) => o.allowed)).toEqual([...Array(10).fill(true), false, false]);
+    expect(seen.slice(0, 10).map((o) => o.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+});
+
 describe('the Redis store while a call is out (group commit)', () => {
   /** A stand-in client whose script calls answer when the test says so, with every bucket allowed. */
   function slowRedis() {
@@ -170,15 +246,15 @@ describe('the Redis store while a call is out (group commit)', () => {
     };
     return { client: client as unknown as Redis, calls };
   }
-  /** `[remaining 7, reset 100]` for every bucket of every request in `args`. */
+  /** `[remaining 7, reset 100, granted 1]` for every bucket of every request in `args`. */
   function answerFor(args: string[], numKeys: number): number[] {
     const argv = args.slice(numKeys);
     let a = 1 + Number(argv[0]) * 3;
     const out: number[] = [];
     while (a < argv.length) {
       const n = Number(argv[a]);
-      for (let i = 0; i < n; i++) out.push(7, 100);
-      a += 1 + n;
+      for (let i = 0; i < n; i++) out.push(7, 100, 1);
+      a += 1 + 2 * n;
     }
     return out;
   }
@@ -203,7 +279,7 @@ describe('the Redis store while a call is out (group commit)', () => {
     expect(calls).toHaveLength(2);
     // Six requests, two distinct keys: each key is sent once, with one slot (key index, limit, period) each.
     expect(calls[1]!.keys).toEqual(['a', 'b']);
-    expect(calls[1]!.args).toEqual(['2', '1', '10', '60000', '2', '10', '60000', ...Array.from({ length: 3 }, () => ['1', '1', '2', '2', '1']).flat()]);
+    expect(calls[1]!.args).toEqual(['2', '1', '10', '60000', '2', '10', '60000', ...Array.from({ length: 3 }, () => ['1', '1', '1', '2', '2', '1', '1', '1']).flat()]); // per bucket: slot, requests wanted
     calls[1]!.answer();
     expect((await Promise.all(later)).map((o) => (o as unknown[]).length)).toEqual([1, 2, 1, 2, 1, 2]);
   });
