@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  type Actor, type EventStream, type IdempotencyLease, type IdempotentRequest, isPreparedJson, loadOpenTelemetry, type Plinth, rateLimitExceeded, type RecordedResponse,
+  type Actor, type EventStream, type IdempotencyLease, type IdempotentRequest, isPreparedJson, type RateLimitDecision, loadOpenTelemetry, type Plinth, rateLimitExceeded, type RecordedResponse,
   type RouteImplementation, runInLogScope, runWithTrace, type SpanHandle, startSpan, unauthenticated,
 } from '@plinth/core';
 import { type OpenApiInfo, PlinthError, type RouteDef, type StreamedBody } from '@plinth/core/contract';
@@ -144,7 +144,10 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   const limiter = plinth.rateLimiter;
   /** Charges the request to its rate-limit buckets; adds `RateLimit-*` headers to `headers`; throws 429 when spent. */
   async function rateLimit(route: string, ip: string, actor: Actor | null, headers: HeaderList): Promise<void> {
-    const decision = await limiter.check({ route, ip, actor });
+    applyRateLimit(await limiter.check({ route, ip, actor }), headers);
+  }
+
+  function applyRateLimit(decision: RateLimitDecision, headers: HeaderList): void {
     if (decision.headers) {
       const h = decision.headers;
       headers.push('ratelimit-limit', h.limit, 'ratelimit-remaining', h.remaining, 'ratelimit-reset', h.resetSeconds, 'ratelimit-policy', h.policy);
@@ -153,8 +156,8 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   }
 
   /**
-   * Serves one request. What can be answered without waiting (a public route, no rate limiter,
-   * no permission, no body, no `Idempotency-Key`, a handler that answers synchronously — e.g.
+   * Serves one request. What can be answered without waiting (a public route, no rate limit to
+   * ask Redis about, no permission, no body, no `Idempotency-Key`, a handler that answers synchronously — e.g.
    * `/healthz`, or a cached read) is answered without creating a single promise; anything else
    * continues in `serve`. Returns a promise only when the request is still being served.
    */
@@ -200,9 +203,12 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
       if (x.span) scope.useSpan(x.span);
       const ip = clientIp(req, trustProxy);
-      const direct = route.auth === 'public' && !limiter.enabled && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
+      const direct = route.auth === 'public' && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
         && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
-      if (!direct) return serve(x, impl, params, ip);
+      // Last: a rate-limit check answered here (memory store, or a lease of this process) is charged.
+      const decision = direct && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor: null }) : undefined;
+      if (!direct || (limiter.enabled && !decision)) return serve(x, impl, params, ip);
+      if (decision) applyRateLimit(decision, x.base);
       const returned = callHandler(x, impl, inputOf(x, route, params, undefined), null, ip, undefined);
       if (isThenable(returned)) {
         return Promise.resolve(returned).then(

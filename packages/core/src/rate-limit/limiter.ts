@@ -53,6 +53,11 @@ export interface RateLimiter {
    * allowed without headers, or `rate_limit.unavailable` (503) thrown.
    */
   check(request: RateLimitRequest): Promise<RateLimitDecision>;
+  /**
+   * `check`, answered synchronously when the store can (see `RateLimitStore.checkNow`); `undefined`
+   * when it cannot, and then nothing was charged (call `check`).
+   */
+  checkNow(request: RateLimitRequest): RateLimitDecision | undefined;
   close(): Promise<void>;
 }
 
@@ -134,11 +139,36 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     throw new PlinthError('rate_limit.unavailable', 'Rate limiting is unavailable; try again shortly', { status: 503, details: { retryAfter: 1 } });
   }
 
+  /** The decision on a request from its buckets' outcomes: the tightest bucket's headers, or the longest refusal. */
+  function decide(request: RateLimitRequest, buckets: Bucket[], outcomes: BucketOutcome[]): RateLimitDecision {
+    let shown = 0;
+    let rejected = -1;
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]!;
+      if (!o.allowed) {
+        if (rejected === -1 || o.retryAfterMs > outcomes[rejected]!.retryAfterMs) rejected = i;
+      } else if (o.remaining < outcomes[shown]!.remaining) shown = i;
+    }
+    if (rejected !== -1) {
+      const bucket = buckets[rejected]!;
+      rejections.inc({ scope: bucket.scope, route: request.route });
+      return {
+        allowed: false,
+        headers: headersOf(bucket, outcomes[rejected]!),
+        retryAfterSeconds: Math.max(1, Math.ceil(outcomes[rejected]!.retryAfterMs / 1000)),
+        scope: bucket.scope,
+      };
+    }
+    return { allowed: true, headers: headersOf(buckets[shown]!, outcomes[shown]!) };
+  }
+
+  const unlimited: RateLimitDecision = Object.freeze({ allowed: true, headers: undefined });
+
   return {
     enabled,
     store,
     async check(request) {
-      if (!enabled || !store || EXEMPT.has(request.route)) return { allowed: true, headers: undefined };
+      if (!enabled || !store || EXEMPT.has(request.route)) return unlimited;
       const buckets = bucketsOf(request);
       let outcomes: BucketOutcome[];
       try {
@@ -150,25 +180,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         down = false;
         logger.info('rate-limit store answers again');
       }
-      let shown = 0;
-      let rejected = -1;
-      for (let i = 0; i < outcomes.length; i++) {
-        const o = outcomes[i]!;
-        if (!o.allowed) {
-          if (rejected === -1 || o.retryAfterMs > outcomes[rejected]!.retryAfterMs) rejected = i;
-        } else if (o.remaining < outcomes[shown]!.remaining) shown = i;
-      }
-      if (rejected !== -1) {
-        const bucket = buckets[rejected]!;
-        rejections.inc({ scope: bucket.scope, route: request.route });
-        return {
-          allowed: false,
-          headers: headersOf(bucket, outcomes[rejected]!),
-          retryAfterSeconds: Math.max(1, Math.ceil(outcomes[rejected]!.retryAfterMs / 1000)),
-          scope: bucket.scope,
-        };
-      }
-      return { allowed: true, headers: headersOf(buckets[shown]!, outcomes[shown]!) };
+      return decide(request, buckets, outcomes);
+    },
+    checkNow(request) {
+      if (!enabled || !store || EXEMPT.has(request.route)) return unlimited;
+      const buckets = bucketsOf(request);
+      const outcomes = store.checkNow?.(buckets);
+      return outcomes && decide(request, buckets, outcomes);
     },
     async close() {
       await store?.close();

@@ -11,16 +11,20 @@ import type { RateLimitStore } from './store.js';
  */
 export function createMemoryRateLimitStore(options: { clock: Clock; maxKeys: number }): RateLimitStore {
   const tats = new LRUCache<string, number>({ max: options.maxKeys });
+  function checkNow(buckets: readonly BucketCheck[]): BucketOutcome[] {
+    const now = options.clock.now();
+    const steps = buckets.map((b) => gcraStep(tats.get(b.key), b.rate, now));
+    if (steps.every((s) => s.outcome.allowed)) {
+      steps.forEach((s, i) => tats.set(buckets[i]!.key, s.newTat));
+    }
+    return steps.map((s) => s.outcome);
+  }
   return {
     kind: 'memory',
     async check(buckets: readonly BucketCheck[]): Promise<BucketOutcome[]> {
-      const now = options.clock.now();
-      const steps = buckets.map((b) => gcraStep(tats.get(b.key), b.rate, now));
-      if (steps.every((s) => s.outcome.allowed)) {
-        steps.forEach((s, i) => tats.set(buckets[i]!.key, s.newTat));
-      }
-      return steps.map((s) => s.outcome);
+      return checkNow(buckets);
     },
+    checkNow,
     async close() {
       tats.clear();
     },

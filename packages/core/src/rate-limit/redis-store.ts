@@ -379,8 +379,20 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
     return outcomes;
   }
 
+  /** Answered from leases alone, when every bucket has a leased request; else nothing is spent. */
+  function checkNow(buckets: readonly BucketCheck[]): BucketOutcome[] | undefined {
+    if (!leases) return undefined;
+    const now = performance.now();
+    for (const b of buckets) {
+      const lease = leaseOf(b.key, now);
+      if (!lease || lease.tokens === 0) return undefined;
+    }
+    return buckets.map((b) => spend(leases.get(b.key)!, now));
+  }
+
   return {
     kind: 'redis',
+    checkNow,
     check(buckets: readonly BucketCheck[]): Promise<BucketOutcome[]> {
       if (leases) return checkLeased(buckets);
       return call(buckets, buckets.map(() => 1)).then((answers) => answers.map((a) => a.outcome));

@@ -8,5 +8,11 @@ export interface RateLimitStore {
   readonly kind: 'memory' | 'redis';
   /** Outcomes in the order of `buckets`; rejects when the store cannot answer. */
   check(buckets: readonly BucketCheck[]): Promise<BucketOutcome[]>;
+  /**
+   * The same check answered synchronously when the store can (the memory store always; the
+   * Redis store when this process holds leased requests of every bucket), else `undefined`
+   * and nothing is charged.
+   */
+  checkNow?(buckets: readonly BucketCheck[]): BucketOutcome[] | undefined;
   close(): Promise<void>;
 }
