@@ -105,4 +105,27 @@ describe('read cache: the commit watermark (PostgreSQL)', () => {
     expect(await cache.get('a', async () => 2)).toBe(1);
     expect(sqliteLike.readings).toBe(0);
   });
+
+  it('peek answers what get would answer at once, and nothing it would have to wait or load for', async () => {
+    const { clock, storage, cache, read, loads } = setUp();
+    expect(cache.peek('a')).toBeUndefined(); // never loaded
+    await read('a');
+    expect(cache.peek('a')).toEqual({ key: 'a', load: 1 });
+    expect(cache.stats.memoryHits).toBe(1);
+    storage.version++; // a write through this instance
+    expect(cache.peek('a')).toBeUndefined();
+    await read('a');
+    clock.advance(1000); // past its age: only get may confirm it with a watermark reading
+    expect(cache.peek('a')).toBeUndefined();
+    expect(loads()).toBe(2);
+
+    let inTransaction = false;
+    const sqliteLike = { ...storage, seesOtherProcesses: true };
+    const other = createReadCache({ storage: sqliteLike, clock, maxEntries: 10, maxAgeMs: 1000, inTransaction: () => inTransaction });
+    await other.get('b', async () => 'b');
+    clock.advance(60_000);
+    expect(other.peek('b')).toBe('b'); // SQLite-like storage: no age limit
+    inTransaction = true;
+    expect(other.peek('b')).toBeUndefined(); // a transaction reads around the cache
+  });
 });
