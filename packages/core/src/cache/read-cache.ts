@@ -57,6 +57,24 @@ export interface ReadCache {
 export interface ReadOptions {
   /** What the value depends on (outbox aggregates: `product`, `product:<id>`); shares it through Redis. */
   tags?: readonly string[];
+  /** How to check entries past their age in bulk instead of loading them again (PostgreSQL); see `Revalidation`. */
+  revalidation?: Revalidation;
+}
+
+/**
+ * A cheap check of a kind of entry (one object per kind, shared by its reads), for storage that
+ * cannot see other processes' commits (PostgreSQL). Without one, an entry past `maxAgeMs` is
+ * served again only when the server-wide commit watermark has not moved, which a busy server
+ * (any database of it) moves all the time: every entry is loaded again each `maxAgeMs`. With
+ * one, the entries of the kind that are hit and past half their age are checked together, in
+ * the background, by one call of `current`: an entry whose stamp is unchanged counts as loaded
+ * when that call began, so a commit elsewhere is still seen within `maxAgeMs`.
+ */
+export interface Revalidation {
+  /** A string that changes whenever what `value` was made from changes (e.g. a version and stock levels); `undefined`: cannot be checked. */
+  stampOf(value: unknown): string | undefined;
+  /** The stamps the given keys' values would have if loaded now, read from the database; a key left out counts as changed. */
+  current(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
 export interface CacheStats {
@@ -73,6 +91,9 @@ interface Entry {
   checkedAt: number;
   /** The commit watermark read before the load began (PostgreSQL), if one was known. */
   mark: string | undefined;
+  /** Its kind's bulk check and its stamp, when it has them (PostgreSQL). */
+  revalidation?: Revalidation | undefined;
+  stamp?: string | undefined;
 }
 
 /** A commit watermark reading, and when it was asked for (everything committed before then is included). */
@@ -149,6 +170,52 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
     return true;
   }
 
+  /** Checks in bulk when in flight (one call per kind at a time). */
+  const revalidating = new Map<Revalidation, Promise<void>>();
+  let lastRevalidationError = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Checks every live entry of `kind` past half its age with one `current` call; the unchanged
+   * ones count as loaded when the call began. Entries that changed are left to expire (and load).
+   */
+  function revalidate(kind: Revalidation): Promise<void> {
+    const running = revalidating.get(kind);
+    if (running) return running;
+    const sentAt = clock.now();
+    const version = storage.changeVersion();
+    const due: Entry[] = [];
+    const keys: string[] = [];
+    for (const [key, entry] of entries!.entries()) {
+      if (entry.revalidation !== kind || entry.stamp === undefined || entry.version !== version || entry.epoch !== epoch) continue;
+      if (sentAt - entry.checkedAt < maxAgeMs / 2) continue;
+      due.push(entry);
+      keys.push(key);
+    }
+    if (keys.length === 0) return Promise.resolve();
+    const done = kind
+      .current(keys)
+      .then(
+        (stamps) => {
+          for (let i = 0; i < due.length; i++) {
+            const entry = due[i]!;
+            if (stamps.get(keys[i]!) === entry.stamp && sentAt > entry.checkedAt) entry.checkedAt = sentAt;
+          }
+        },
+        (error: unknown) => {
+          if (sentAt - lastRevalidationError > 30_000) logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: checking entries failed; they expire');
+          lastRevalidationError = sentAt;
+        },
+      )
+      .finally(() => revalidating.delete(kind));
+    revalidating.set(kind, done);
+    return done;
+  }
+
+  /** An age-limited entry that is hit past half its age gets its kind checked in the background (before it expires). */
+  function revalidateSoon(hit: Entry, now: number): void {
+    if (hit.revalidation && hit.stamp !== undefined && now - hit.checkedAt >= maxAgeMs / 2) void revalidate(hit.revalidation);
+  }
+
   const sharedFailed = (error: unknown, what: string) => {
     const now = clock.now();
     if (now - lastSharedError > 30_000) logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `shared cache: ${what} failed; reading the database`);
@@ -192,12 +259,16 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
           stats.memoryHits++;
           return hit.value as T;
         }
-        if (clock.now() - hit.checkedAt < maxAgeMs) {
+        const at = clock.now();
+        if (at - hit.checkedAt < maxAgeMs) {
+          revalidateSoon(hit, at);
           stats.memoryHits++;
           return hit.value as T;
         }
+        // Expired: checked in bulk when its kind can be, else by the commit watermark.
+        if (hit.revalidation && hit.stamp !== undefined) await revalidate(hit.revalidation);
         // The version and epoch are checked again after the wait: a write meanwhile still wins.
-        if ((await confirmed(hit)) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
+        if ((clock.now() - hit.checkedAt < maxAgeMs || (await confirmed(hit))) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
           stats.memoryHits++;
           return hit.value as T;
         }
@@ -210,15 +281,20 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
         if (!lastMark || now - lastMark.sentAt >= maxAgeMs / 2) void watermark(); // for the next loads; this one does not wait
       }
       const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
-      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark });
+      const revalidation = ageLimited ? readOptions?.revalidation : undefined;
+      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark, revalidation, stamp: revalidation?.stampOf(value) });
       return value;
     },
     peek<T>(key: string): T | undefined {
       if (!entries) return undefined;
       const hit = entries.get(key);
       if (hit === undefined || hit.version !== storage.changeVersion() || hit.epoch !== epoch) return undefined;
-      if (ageLimited && clock.now() - hit.checkedAt >= maxAgeMs) return undefined; // `get` may confirm it
       if (inTransaction()) return undefined; // a transaction reads around the cache
+      if (ageLimited) {
+        const now = clock.now();
+        if (now - hit.checkedAt >= maxAgeMs) return undefined; // `get` may confirm it
+        revalidateSoon(hit, now);
+      }
       stats.memoryHits++;
       return hit.value as T;
     },
