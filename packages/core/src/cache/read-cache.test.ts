@@ -166,13 +166,17 @@ describe('read cache: the commit watermark (PostgreSQL)', () => {
     });
 
     it('loads an entry again once its stamp changed, within maxAgeMs of the change', async () => {
-      const { clock, stamps, cache, read, settle, loads } = withStamps();
+      const { clock, stamps, cache, read, settle, calls, loads } = withStamps();
       await read('a');
       stamps.set('a', 's2'); // committed elsewhere
       clock.advance(600);
       expect(cache.peek('a')).toMatchObject({ load: 1 }); // within maxAgeMs of its load
       await settle(); // the check sees the change: the entry is left to expire
-      clock.advance(400);
+      clock.advance(100);
+      expect(cache.peek('a')).toMatchObject({ load: 1 }); // still due, but checks start at most every maxAgeMs / 4
+      await settle();
+      expect(calls.length).toBe(1);
+      clock.advance(300);
       expect(cache.peek('a')).toBeUndefined();
       expect(await read('a')).toMatchObject({ load: 2, stamp: 's2' });
       expect(loads()).toBe(2);

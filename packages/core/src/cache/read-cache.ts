@@ -170,18 +170,22 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
     return true;
   }
 
-  /** Checks in bulk when in flight (one call per kind at a time). */
+  /** Checks in bulk when in flight (one call per kind at a time), and when each kind's last one began. */
   const revalidating = new Map<Revalidation, Promise<void>>();
+  const lastRevalidation = new Map<Revalidation, number>();
   let lastRevalidationError = Number.NEGATIVE_INFINITY;
 
   /**
    * Checks every live entry of `kind` past half its age with one `current` call; the unchanged
    * ones count as loaded when the call began. Entries that changed are left to expire (and load).
+   * Joins the call in flight; starts at most one every `maxAgeMs / 4` unless `now` (an expired entry waits).
    */
-  function revalidate(kind: Revalidation): Promise<void> {
+  function revalidate(kind: Revalidation, now: boolean): Promise<void> {
     const running = revalidating.get(kind);
     if (running) return running;
     const sentAt = clock.now();
+    if (!now && sentAt - (lastRevalidation.get(kind) ?? Number.NEGATIVE_INFINITY) < maxAgeMs / 4) return Promise.resolve();
+    lastRevalidation.set(kind, sentAt);
     const version = storage.changeVersion();
     const due: Entry[] = [];
     const keys: string[] = [];
@@ -213,7 +217,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
 
   /** An age-limited entry that is hit past half its age gets its kind checked in the background (before it expires). */
   function revalidateSoon(hit: Entry, now: number): void {
-    if (hit.revalidation && hit.stamp !== undefined && now - hit.checkedAt >= maxAgeMs / 2) void revalidate(hit.revalidation);
+    if (hit.revalidation && hit.stamp !== undefined && now - hit.checkedAt >= maxAgeMs / 2) void revalidate(hit.revalidation, false);
   }
 
   const sharedFailed = (error: unknown, what: string) => {
@@ -266,7 +270,12 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
           return hit.value as T;
         }
         // Expired: checked in bulk when its kind can be, else by the commit watermark.
-        if (hit.revalidation && hit.stamp !== undefined) await revalidate(hit.revalidation);
+        if (hit.revalidation && hit.stamp !== undefined) {
+          // The check in flight may have begun before this entry was due: then one more (it is due now).
+          const running = revalidating.get(hit.revalidation);
+          if (running) await running;
+          if (clock.now() - hit.checkedAt >= maxAgeMs) await revalidate(hit.revalidation, true);
+        }
         // The version and epoch are checked again after the wait: a write meanwhile still wins.
         if ((clock.now() - hit.checkedAt < maxAgeMs || (await confirmed(hit))) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
           stats.memoryHits++;
