@@ -21,7 +21,7 @@ export type { Migration, MigrationContext } from './migrations/migration.js';
 export type { Migrator, MigrationStatus, MigrationResult } from './migrations/migrator.js';
 export type { EventInput, OutboxEvent } from './outbox/outbox.js';
 export { OUTBOX_TABLE } from './outbox/outbox.js';
-export type { ReadCache } from './cache/read-cache.js';
+export type { ReadCache, ReadOptions, Revalidation } from './cache/read-cache.js';
 export { prepareJson, isPreparedJson } from './prepared-json.js';
 export type { PreparedJson } from './prepared-json.js';
 export { checkIdempotencyKey } from './idempotency/idempotency.js';

@@ -105,4 +105,100 @@ describe('read cache: the commit watermark (PostgreSQL)', () => {
     expect(await cache.get('a', async () => 2)).toBe(1);
     expect(sqliteLike.readings).toBe(0);
   });
+
+  it('peek answers what get would answer at once, and nothing it would have to wait or load for', async () => {
+    const { clock, storage, cache, read, loads } = setUp();
+    expect(cache.peek('a')).toBeUndefined(); // never loaded
+    await read('a');
+    expect(cache.peek('a')).toEqual({ key: 'a', load: 1 });
+    expect(cache.stats.memoryHits).toBe(1);
+    storage.version++; // a write through this instance
+    expect(cache.peek('a')).toBeUndefined();
+    await read('a');
+    clock.advance(1000); // past its age: only get may confirm it with a watermark reading
+    expect(cache.peek('a')).toBeUndefined();
+    expect(loads()).toBe(2);
+
+    let inTransaction = false;
+    const sqliteLike = { ...storage, seesOtherProcesses: true };
+    const other = createReadCache({ storage: sqliteLike, clock, maxEntries: 10, maxAgeMs: 1000, inTransaction: () => inTransaction });
+    await other.get('b', async () => 'b');
+    clock.advance(60_000);
+    expect(other.peek('b')).toBe('b'); // SQLite-like storage: no age limit
+    inTransaction = true;
+    expect(other.peek('b')).toBeUndefined(); // a transaction reads around the cache
+  });
+
+  describe('with a bulk check (Revalidation)', () => {
+    function withStamps() {
+      const base = setUp();
+      const stamps = new Map<string, string>([['a', 's1'], ['b', 's1']]);
+      const calls: string[][] = [];
+      let failing = false;
+      const revalidation = {
+        stampOf: (value: unknown) => (value as { stamp: string }).stamp,
+        async current(keys: readonly string[]) {
+          calls.push([...keys]);
+          if (failing) throw new Error('connection lost');
+          return new Map([...stamps].filter(([key]) => keys.includes(key)));
+        },
+      };
+      let loads = 0;
+      const read = (key: string) =>
+        base.cache.get(key, async () => ({ key, load: ++loads, stamp: stamps.get(key)! }), { revalidation });
+      return { ...base, stamps, calls, read, loads: () => loads, fail: () => (failing = true) };
+    }
+
+    it('keeps unchanged entries past maxAgeMs with one check for all of them, though the watermark moves', async () => {
+      const { clock, storage, cache, read, settle, calls, loads } = withStamps();
+      await read('a');
+      await read('b');
+      for (let i = 0; i < 6; i++) {
+        storage.mark = `M${i}`; // a busy server: every reading differs
+        clock.advance(600); // past half the age: a hit starts the check in the background
+        expect(cache.peek('a')).toMatchObject({ load: 1 });
+        expect(await read('b')).toMatchObject({ load: 2 });
+        await settle();
+      }
+      expect(loads()).toBe(2);
+      expect(calls.length).toBe(6);
+      expect(calls[0]).toEqual(expect.arrayContaining(['a', 'b']));
+    });
+
+    it('loads an entry again once its stamp changed, within maxAgeMs of the change', async () => {
+      const { clock, stamps, cache, read, settle, calls, loads } = withStamps();
+      await read('a');
+      stamps.set('a', 's2'); // committed elsewhere
+      clock.advance(600);
+      expect(cache.peek('a')).toMatchObject({ load: 1 }); // within maxAgeMs of its load
+      await settle(); // the check sees the change: the entry is left to expire
+      clock.advance(100);
+      expect(cache.peek('a')).toMatchObject({ load: 1 }); // still due, but checks start at most every maxAgeMs / 4
+      await settle();
+      expect(calls.length).toBe(1);
+      clock.advance(300);
+      expect(cache.peek('a')).toBeUndefined();
+      expect(await read('a')).toMatchObject({ load: 2, stamp: 's2' });
+      expect(loads()).toBe(2);
+    });
+
+    it('an expired entry waits for the check instead of loading; a failed check lets it expire; a write here drops it at once', async () => {
+      const { clock, storage, cache, read, settle, calls, loads, fail } = withStamps();
+      await read('a');
+      clock.advance(5000); // never hit meanwhile: checked when asked for
+      expect(await read('a')).toMatchObject({ load: 1 });
+      expect(calls.length).toBe(1);
+      storage.version++;
+      expect(cache.peek('a')).toBeUndefined();
+      expect(await read('a')).toMatchObject({ load: 2 });
+      fail();
+      storage.mark = 'B'; // and the watermark moved: nothing confirms it
+      clock.advance(600);
+      expect(cache.peek('a')).toMatchObject({ load: 2 });
+      await settle();
+      clock.advance(400);
+      expect(await read('a')).toMatchObject({ load: 3 });
+      expect(loads()).toBe(3);
+    });
+  });
 });

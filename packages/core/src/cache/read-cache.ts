@@ -35,6 +35,12 @@ export interface ReadCache {
    * treat them as read-only. With `tags`, the value is shared through Redis (it must be JSON).
    */
   get<T>(key: string, load: () => Promise<T>, options?: ReadOptions): Promise<T>;
+  /**
+   * The value `get(key, ...)` would answer from this process's memory without waiting for
+   * anything (no load, no watermark reading), or `undefined` (then call `get`): the hit path of
+   * `get`, synchronous, for a hot handler that answers a hit without a microtask turn.
+   */
+  peek<T>(key: string): T | undefined;
   /** Marks `tags` changed by a commit: shared entries on them are stale everywhere. Called by `transaction()`. */
   invalidate(tags: readonly string[]): Promise<void>;
   /** Forgets every in-process entry. */
@@ -51,6 +57,24 @@ export interface ReadCache {
 export interface ReadOptions {
   /** What the value depends on (outbox aggregates: `product`, `product:<id>`); shares it through Redis. */
   tags?: readonly string[];
+  /** How to check entries past their age in bulk instead of loading them again (PostgreSQL); see `Revalidation`. */
+  revalidation?: Revalidation;
+}
+
+/**
+ * A cheap check of a kind of entry (one object per kind, shared by its reads), for storage that
+ * cannot see other processes' commits (PostgreSQL). Without one, an entry past `maxAgeMs` is
+ * served again only when the server-wide commit watermark has not moved, which a busy server
+ * (any database of it) moves all the time: every entry is loaded again each `maxAgeMs`. With
+ * one, the entries of the kind that are hit and past half their age are checked together, in
+ * the background, by one call of `current`: an entry whose stamp is unchanged counts as loaded
+ * when that call began, so a commit elsewhere is still seen within `maxAgeMs`.
+ */
+export interface Revalidation {
+  /** A string that changes whenever what `value` was made from changes (e.g. a version and stock levels); `undefined`: cannot be checked. */
+  stampOf(value: unknown): string | undefined;
+  /** The stamps the given keys' values would have if loaded now, read from the database; a key left out counts as changed. */
+  current(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
 export interface CacheStats {
@@ -67,6 +91,9 @@ interface Entry {
   checkedAt: number;
   /** The commit watermark read before the load began (PostgreSQL), if one was known. */
   mark: string | undefined;
+  /** Its kind's bulk check and its stamp, when it has them (PostgreSQL). */
+  revalidation?: Revalidation | undefined;
+  stamp?: string | undefined;
 }
 
 /** A commit watermark reading, and when it was asked for (everything committed before then is included). */
@@ -143,6 +170,56 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
     return true;
   }
 
+  /** Checks in bulk when in flight (one call per kind at a time), and when each kind's last one began. */
+  const revalidating = new Map<Revalidation, Promise<void>>();
+  const lastRevalidation = new Map<Revalidation, number>();
+  let lastRevalidationError = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Checks every live entry of `kind` past half its age with one `current` call; the unchanged
+   * ones count as loaded when the call began. Entries that changed are left to expire (and load).
+   * Joins the call in flight; starts at most one every `maxAgeMs / 4` unless `now` (an expired entry waits).
+   */
+  function revalidate(kind: Revalidation, now: boolean): Promise<void> {
+    const running = revalidating.get(kind);
+    if (running) return running;
+    const sentAt = clock.now();
+    if (!now && sentAt - (lastRevalidation.get(kind) ?? Number.NEGATIVE_INFINITY) < maxAgeMs / 4) return Promise.resolve();
+    lastRevalidation.set(kind, sentAt);
+    const version = storage.changeVersion();
+    const due: Entry[] = [];
+    const keys: string[] = [];
+    for (const [key, entry] of entries!.entries()) {
+      if (entry.revalidation !== kind || entry.stamp === undefined || entry.version !== version || entry.epoch !== epoch) continue;
+      if (sentAt - entry.checkedAt < maxAgeMs / 2) continue;
+      due.push(entry);
+      keys.push(key);
+    }
+    if (keys.length === 0) return Promise.resolve();
+    const done = kind
+      .current(keys)
+      .then(
+        (stamps) => {
+          for (let i = 0; i < due.length; i++) {
+            const entry = due[i]!;
+            if (stamps.get(keys[i]!) === entry.stamp && sentAt > entry.checkedAt) entry.checkedAt = sentAt;
+          }
+        },
+        (error: unknown) => {
+          if (sentAt - lastRevalidationError > 30_000) logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: checking entries failed; they expire');
+          lastRevalidationError = sentAt;
+        },
+      )
+      .finally(() => revalidating.delete(kind));
+    revalidating.set(kind, done);
+    return done;
+  }
+
+  /** An age-limited entry that is hit past half its age gets its kind checked in the background (before it expires). */
+  function revalidateSoon(hit: Entry, now: number): void {
+    if (hit.revalidation && hit.stamp !== undefined && now - hit.checkedAt >= maxAgeMs / 2) void revalidate(hit.revalidation, false);
+  }
+
   const sharedFailed = (error: unknown, what: string) => {
     const now = clock.now();
     if (now - lastSharedError > 30_000) logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `shared cache: ${what} failed; reading the database`);
@@ -180,19 +257,32 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
       // Read the version before loading: a write that lands during the load leaves the entry already stale.
       const version = storage.changeVersion();
       const seenEpoch = epoch;
-      const now = clock.now();
       const hit = entries.get(key);
       if (hit && hit.version === version && hit.epoch === seenEpoch) {
-        if (!ageLimited || now - hit.checkedAt < maxAgeMs) {
+        if (!ageLimited) {
           stats.memoryHits++;
           return hit.value as T;
         }
+        const at = clock.now();
+        if (at - hit.checkedAt < maxAgeMs) {
+          revalidateSoon(hit, at);
+          stats.memoryHits++;
+          return hit.value as T;
+        }
+        // Expired: checked in bulk when its kind can be, else by the commit watermark.
+        if (hit.revalidation && hit.stamp !== undefined) {
+          // The check in flight may have begun before this entry was due: then one more (it is due now).
+          const running = revalidating.get(hit.revalidation);
+          if (running) await running;
+          if (clock.now() - hit.checkedAt >= maxAgeMs) await revalidate(hit.revalidation, true);
+        }
         // The version and epoch are checked again after the wait: a write meanwhile still wins.
-        if ((await confirmed(hit)) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
+        if ((clock.now() - hit.checkedAt < maxAgeMs || (await confirmed(hit))) && storage.changeVersion() === hit.version && epoch === hit.epoch) {
           stats.memoryHits++;
           return hit.value as T;
         }
       }
+      const now = clock.now();
       // The watermark known before the load began (a reading finished before it): a later equal reading proves nothing was missed.
       let mark: string | undefined;
       if (readWatermark) {
@@ -200,8 +290,22 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
         if (!lastMark || now - lastMark.sentAt >= maxAgeMs / 2) void watermark(); // for the next loads; this one does not wait
       }
       const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
-      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark });
+      const revalidation = ageLimited ? readOptions?.revalidation : undefined;
+      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark, revalidation, stamp: revalidation?.stampOf(value) });
       return value;
+    },
+    peek<T>(key: string): T | undefined {
+      if (!entries) return undefined;
+      const hit = entries.get(key);
+      if (hit === undefined || hit.version !== storage.changeVersion() || hit.epoch !== epoch) return undefined;
+      if (inTransaction()) return undefined; // a transaction reads around the cache
+      if (ageLimited) {
+        const now = clock.now();
+        if (now - hit.checkedAt >= maxAgeMs) return undefined; // `get` may confirm it
+        revalidateSoon(hit, now);
+      }
+      stats.memoryHits++;
+      return hit.value as T;
     },
     async invalidate(tags) {
       if (!shared || tags.length === 0) return;

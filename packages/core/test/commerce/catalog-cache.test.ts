@@ -4,6 +4,7 @@
  * an archive, a new product) ever leaves a stale answer behind.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { createManualClock } from '../../src/clock.js';
 import type { CatalogService } from '../../src/index.js';
 import { dialects } from '../../src/testing/index.js';
 import { useHarness } from '../support/harness.js';
@@ -83,5 +84,36 @@ describe.each(dialects)('catalog read cache on %s', (dialect) => {
     expect((await w.call('GET', '/v1/products?status=archived', w.staff)).status).toBe(200);
     // A bad cursor is still a 422, not a cached page.
     problem(await w.call('GET', '/v1/products?cursor=garbage', null), 422, 'validation.failed');
+  });
+
+  it('GET /v1/products/:id past cache.maxAgeMs: kept while unchanged though others commit, reloaded once another process moves its stock', async () => {
+    const clock = createManualClock();
+    const w = await commerceWorld(h, dialect, { clock, cache: { maxAgeMs: 1000 } });
+    const p = await w.product({ skus: [{ sku: 'AGE-1', amount: 500, stock: 7 }] });
+    const catalog = w.app.plinth.service<CatalogService>('catalog');
+    const loads = vi.spyOn(catalog, 'getProduct');
+    const other = h.plinth(w.app.db.url);
+    await other.start();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 150)); // a background check's queries
+
+    expect((await w.call('GET', `/v1/products/${p.id}`, null)).body.skus[0].available).toBe(7);
+    // Another process commits something that leaves the answer as it is (and moves PostgreSQL's commit watermark).
+    await other.db.updateTable('inventory_items').set({ low_stock_threshold: 2 }).where('sku', '=', 'AGE-1').execute();
+    await settle();
+    for (let i = 0; i < 4; i++) {
+      clock.advance(600);
+      const res = await w.call('GET', `/v1/products/${p.id}`, null);
+      expect(res.body.skus[0].available).toBe(7);
+      expect(res.headers.get('etag')).toBe('"1"');
+      await settle();
+    }
+    // SQLite sees that commit (data_version) and loads once; PostgreSQL's check finds the product unchanged.
+    expect(loads).toHaveBeenCalledTimes(dialect === 'sqlite' ? 2 : 1);
+
+    // Stock moved by the other process: seen at once on SQLite, within maxAgeMs on PostgreSQL.
+    await other.db.updateTable('inventory_items').set({ on_hand: 10 }).where('sku', '=', 'AGE-1').execute();
+    await settle();
+    clock.advance(1000);
+    expect((await w.call('GET', `/v1/products/${p.id}`, null)).body.skus[0].available).toBe(10);
   });
 });
