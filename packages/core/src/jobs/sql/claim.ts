@@ -23,8 +23,9 @@ export type ClaimedRow = Pick<JobRow, 'id' | 'type' | 'queue' | 'payload' | 'att
 /**
  * Takes up to `limit` due jobs in one statement: the oldest of the highest
  * priority, skipping rows other workers are locking (PostgreSQL), and jobs whose
- * ordering key has an earlier job still queued or running. Completions ride along:
- * in the same statement where the dialect allows writes in WITH, else in the same
+ * ordering key has an earlier job still queued or running. Completions ride along,
+ * recorded first: on PostgreSQL in the same call of `plinth_jobs_claim`, elsewhere in
+ * the same statement where the dialect allows writes in WITH, else in the same
  * transaction.
  */
 export async function claimJobs(storage: Storage, input: ClaimInput): Promise<ClaimedRow[]> {
