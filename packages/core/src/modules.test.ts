@@ -51,6 +51,7 @@ describe('module loading', () => {
       'kernel/0003-create-jobs',
       'kernel/0004-trace-context',
       'kernel/0005-jobs-lean-indexes',
+      'kernel/0006-jobs-claim-function',
       'catalog/0001-create-products',
       'orders/0001-create-orders',
       'orders/0002-add-totals',

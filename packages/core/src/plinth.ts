@@ -21,7 +21,7 @@ import { idempotencyMigration } from './idempotency/migration.js';
 import { traceContextMigration } from './trace/migration.js';
 import { jobMetricsFor } from './jobs/metrics.js';
 import { outboxMetricsFor } from './outbox/metrics.js';
-import { jobsLeanIndexesMigration, jobsMigration } from './jobs/migrations.js';
+import { jobsClaimFunctionMigration, jobsLeanIndexesMigration, jobsMigration } from './jobs/migrations.js';
 import { createJobQueue } from './jobs/queue.js';
 import { buildJobRegistry } from './jobs/registry.js';
 import { createStorage } from './storage/create-storage.js';
@@ -85,7 +85,7 @@ export interface Plinth extends KernelContext {
 }
 
 /** The kernel's own module: the outbox, idempotency-key and job tables. */
-export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration, idempotencyMigration, jobsMigration, traceContextMigration, jobsLeanIndexesMigration] });
+export const kernelModule = defineModule({ name: 'kernel', migrations: [outboxMigration, idempotencyMigration, jobsMigration, traceContextMigration, jobsLeanIndexesMigration, jobsClaimFunctionMigration] });
 
 /** `{ ...base, ...extra }` that keeps getters as getters (the secret box is created on first use). */
 function extend<B extends object, E extends object>(base: B, extra: E): B & E {

@@ -104,7 +104,7 @@ describe('stopping a worker on postgres', () => {
     await waitFor(async () => {
       // Not on `locker`: inside its transaction pg_stat_activity is a snapshot taken once.
       const { rows } = await observer.query(
-        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'with done as%'",
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from plinth_jobs_claim(%'",
       );
       return rows[0].n > 0;
     }, 'a claim waiting for the lock');
@@ -173,7 +173,7 @@ describe('claims and completions on postgres', () => {
     // The worker's next claim carries the first job's completion and waits for `other`.
     await waitFor(async () => {
       const { rows } = await observer.query(
-        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'with done as%'",
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%from plinth_jobs_claim(%'",
       );
       return rows[0].n > 0;
     }, 'the claim waiting to complete the first job');
@@ -190,5 +190,47 @@ describe('claims and completions on postgres', () => {
       [next.id, 'completed', 1],
     ]);
     expect(ran).toEqual(['first', 'next']);
+  }, 30_000);
+});
+
+describe('the claim function on postgres', () => {
+  const h = useHarness();
+
+  it('keeps index plans made while the queue was empty once thousands of jobs are queued', async () => {
+    const mod = defineModule({ name: 'work', jobs: { 'work.item': { handler: () => undefined } } });
+    const db = await h.database('postgres');
+    const app = await jobsApp(h, db.url, { modules: [mod] });
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    h.defer(() => client.end());
+    const claim = async (done: string[]) =>
+      (
+        await client.query<{ id: string }>(
+          "select id from plinth_jobs_claim(now(), $1, 'w1', '{default}', '{work.item}', 2, now() + interval '30 s', true)",
+          [done],
+        )
+      ).rows.map((r) => r.id);
+    // The first calls plan every statement of the function on an empty table; those plans are kept.
+    expect(await claim([])).toEqual([]);
+    expect(await claim(['none'])).toEqual([]);
+    await app.transaction(async () => {
+      for (let n = 0; n < 2000; n++) await app.jobs.enqueue('work.item', { n });
+    });
+    const plans: string[] = [];
+    client.on('notice', (notice) => plans.push(notice.message ?? ''));
+    await client.query("load 'auto_explain'");
+    await client.query('set auto_explain.log_min_duration = 0');
+    await client.query('set auto_explain.log_nested_statements = on');
+    await client.query('set client_min_messages = log');
+    const first = await claim([]);
+    expect(first).toHaveLength(2);
+    expect(await claim(first)).toHaveLength(2);
+    await client.query('set client_min_messages = notice');
+    const text = plans.join('\n');
+    expect(text).toContain('Index Scan using plinth_jobs_runnable_idx');
+    expect(text).toContain('plinth_jobs_pkey');
+    expect(text).not.toMatch(/Seq Scan|Sort/);
+    const states = await app.db.selectFrom('plinth_jobs').select('id').where('state', '=', 'completed').execute();
+    expect(states.map((r) => r.id).sort()).toEqual([...first].sort());
   }, 30_000);
 });
