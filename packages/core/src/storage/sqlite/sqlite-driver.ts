@@ -44,8 +44,6 @@ export class SqliteDriver implements Driver {
 
   #dataVersion: BetterSqlite3.Statement | undefined;
   #seenVersion: number | undefined;
-  /** `busy_timeout = 0` and back, prepared once: `db.pragma()` prepares its statement on every call. */
-  #busyTimeout: { off: BetterSqlite3.Statement; on: BetterSqlite3.Statement } | undefined;
 
   /**
    * SQLite's `data_version`: changes when another connection (this process or
@@ -128,12 +126,7 @@ export class SqliteDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const { busyTimeoutMs } = this.#options;
     const deadline = Date.now() + busyTimeoutMs;
-    const db = this.#db!;
-    const busyTimeout = (this.#busyTimeout ??= {
-      off: db.prepare('pragma busy_timeout = 0'),
-      on: db.prepare(`pragma busy_timeout = ${Math.floor(busyTimeoutMs)}`),
-    });
-    busyTimeout.off.get();
+    this.#db!.pragma('busy_timeout = 0');
     try {
       for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
         try {
@@ -145,7 +138,7 @@ export class SqliteDriver implements Driver {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     } finally {
-      if (this.#db === db) busyTimeout.on.get();
+      this.#db?.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     }
   }
 
@@ -182,7 +175,6 @@ export class SqliteDriver implements Driver {
     this.#walSync = undefined;
     this.#dataVersion = undefined;
     this.#seenVersion = undefined;
-    this.#busyTimeout = undefined;
     this.#connection?.clearCache();
     this.#db?.close();
     this.#db = undefined;
