@@ -41,9 +41,9 @@ export function createIdentityService(kernel: KernelContext) {
   /** The actor of each verified token's claims (`tokens.verify` answers the same claims object while it caches them). */
   const actors = new WeakMap<AccessClaims, Actor>();
   /**
-   * The actor of each `Authorization` header whose Bearer access token verified, until the token
-   * expires: a request that sends the same header again (every request of a signed-in client) is
-   * one map lookup and an expiry check, no parsing. Bounded like the verified-token cache.
+   * The actor of each `Authorization: Bearer <token>` header whose access token verified, until the
+   * token expires: a request that sends the same header again (every request of a signed-in client)
+   * is one map lookup and an expiry check, no parsing. Bounded like the verified-token cache.
    */
   const actorsByHeader = new RecentMap<string, { actor: Actor; expiresAtMs: number }>(10_000);
   /**
@@ -316,7 +316,8 @@ export function createIdentityService(kernel: KernelContext) {
       // A token verified before answers its cached claims: its actor is built once too.
       let actor = actors.get(claims);
       if (!actor) actors.set(claims, (actor = Object.freeze({ kind: 'user', userId: claims.userId, sessionId: claims.sessionId, roles: Object.freeze([...claims.roles]) })));
-      if (cacheable) actorsByHeader.set(raw, { actor, expiresAtMs });
+      // Only the usual spelling is kept: keys no longer than the token (no padded variants filling memory).
+      if (cacheable && raw.length === bearer.length + 7 && raw.startsWith('Bearer ')) actorsByHeader.set(raw, { actor, expiresAtMs });
       return actor;
     },
 
