@@ -89,6 +89,31 @@ describe.each(dialects)('access tokens on %s', (dialect) => {
     await expectRejected(app, accessToken);
   });
 
+  it('authenticates a header it saw before to the same actor, until the token expires', async () => {
+    const clock = createManualClock(Date.now());
+    const app = await startApp(h, dialect, { clock });
+    const { accessToken, user } = await signUp(app);
+    const first = await app.plinth.authenticate({ authorization: `Bearer ${accessToken}` });
+    expect(first).toMatchObject({ kind: 'user', userId: user.id });
+    expect(await app.plinth.authenticate({ authorization: `Bearer ${accessToken}` })).toBe(first);
+    // Other spellings of the same header still parse (case of the scheme, surrounding spaces).
+    expect(await app.plinth.authenticate({ authorization: `  bearer   ${accessToken} ` })).toBe(first);
+    clock.advance(904_000); // exp + 4 s: inside the 5 s tolerance
+    expect(await app.plinth.authenticate({ authorization: `Bearer ${accessToken}` })).toBe(first);
+    clock.advance(2_000);
+    await expect(app.plinth.authenticate({ authorization: `Bearer ${accessToken}` })).rejects.toMatchObject({ code: 'auth.invalid_token' });
+    await expect(app.plinth.authenticate({ authorization: `  bearer   ${accessToken} ` })).rejects.toMatchObject({ code: 'auth.invalid_token' });
+  });
+
+  it('lets an API key sent with a Bearer header it saw before decide, as without the cache', async () => {
+    const app = await startApp(h, dialect);
+    const { accessToken } = await signUp(app);
+    expect((await me(app, accessToken)).status).toBe(200);
+    const res = await app.call('GET', '/v1/me', { token: accessToken, headers: { 'x-api-key': 'plk_not-a-key' } });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('auth.api_key_invalid');
+  });
+
   it('keeps verifying tokens of a rotated key until they expire, and signs new ones with the new kid', async () => {
     const clock = createManualClock(Date.now());
     const app = await startApp(h, dialect, { clock });

@@ -12,7 +12,8 @@ import { assertStrongPassword, createPasswordHasher } from './passwords.js';
 import { encryptedColumnsOf, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
 import { createSessionStore, type SessionRow, sessionNotUsable, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
-import { type AccessClaims, createTokenService } from './tokens.js';
+import { RecentMap } from './recent-map.js';
+import { type AccessClaims, createTokenService, stillValid } from './tokens.js';
 import type { AuthMethod, Caller, IdentityCore, UserRow } from './types.js';
 import { createUserStore, emailKey } from './users.js';
 
@@ -39,6 +40,12 @@ export function createIdentityService(kernel: KernelContext) {
   let apiKeyAuthenticator: ApiKeyAuthenticator | undefined;
   /** The actor of each verified token's claims (`tokens.verify` answers the same claims object while it caches them). */
   const actors = new WeakMap<AccessClaims, Actor>();
+  /**
+   * The actor of each `Authorization: Bearer <token>` header whose access token verified, until the
+   * token expires: a request that sends the same header again (every request of a signed-in client)
+   * is one map lookup and an expiry check, no parsing. Bounded like the verified-token cache.
+   */
+  const actorsByHeader = new RecentMap<string, { actor: Actor; expiresAtMs: number }>(10_000);
   /**
    * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
    * answer a function, run after the commit (e.g. to send the message without holding the transaction).
@@ -285,8 +292,18 @@ export function createIdentityService(kernel: KernelContext) {
 
     /** The `authenticate` hook: a Bearer access token, or an API key (`X-API-Key` or `Bearer plk_...`). */
     async authenticate(credentials: Credentials): Promise<Actor | null> {
+      const raw = credentials.authorization;
+      // An API key takes precedence over the header: only a request without one uses the cache.
+      const cacheable = raw !== undefined && credentials.apiKey === undefined;
+      if (cacheable) {
+        const known = actorsByHeader.get(raw);
+        if (known) {
+          if (stillValid(known.expiresAtMs, kernel.clock.now())) return known.actor;
+          actorsByHeader.delete(raw);
+        }
+      }
       const caller: Caller = { actor: null, ip: credentials.ip, userAgent: credentials.userAgent };
-      const header = credentials.authorization?.trim();
+      const header = raw?.trim();
       const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
       if (header && !bearer) throw identityError('auth.invalid_token', 'Use "Authorization: Bearer <token>"');
       const apiKey = credentials.apiKey ?? (bearer?.startsWith('plk_') ? bearer : undefined);
@@ -295,10 +312,12 @@ export function createIdentityService(kernel: KernelContext) {
         return apiKeyAuthenticator(apiKey, caller);
       }
       if (!bearer) return null;
-      const claims = await tokens.verify(bearer);
+      const { claims, expiresAtMs } = await tokens.verifyWithExpiry(bearer);
       // A token verified before answers its cached claims: its actor is built once too.
       let actor = actors.get(claims);
       if (!actor) actors.set(claims, (actor = Object.freeze({ kind: 'user', userId: claims.userId, sessionId: claims.sessionId, roles: Object.freeze([...claims.roles]) })));
+      // Only the usual spelling is kept: keys no longer than the token (no padded variants filling memory).
+      if (cacheable && raw.length === bearer.length + 7 && raw.startsWith('Bearer ')) actorsByHeader.set(raw, { actor, expiresAtMs });
       return actor;
     },
 

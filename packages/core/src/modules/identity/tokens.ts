@@ -21,6 +21,18 @@ export interface AccessClaims {
   roles: string[];
 }
 
+/** Seconds of clock skew accepted on `exp` (and `iat`): a token is valid until `exp + this`. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
+/** A verified token's claims and when it expires (`exp`, in ms). */
+export interface VerifiedToken {
+  claims: AccessClaims;
+  expiresAtMs: number;
+}
+
+/** Whether a verified token that expires at `expiresAtMs` is still accepted at `nowMs`. */
+export const stillValid = (expiresAtMs: number, nowMs: number): boolean => expiresAtMs + CLOCK_TOLERANCE_SECONDS * 1000 > nowMs;
+
 /** Encryption context of a signing key's private half (binds the ciphertext to its row). */
 export const signingKeyContext = (kid: string): string => `signing_key:${kid}`;
 
@@ -55,6 +67,8 @@ export interface SigningKeyInfo {
 export interface TokenService {
   sign(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
   verify(token: string): Promise<AccessClaims>;
+  /** `verify`, with the token's expiry (what a caller caching by token needs to stop in time). */
+  verifyWithExpiry(token: string): Promise<VerifiedToken>;
   /** A new signing key; the old ones stop signing and verify until their last tokens expire. */
   rotate(): Promise<SigningKeyInfo>;
   list(): Promise<SigningKeyInfo[]>;
@@ -64,7 +78,7 @@ export function createTokenService(kernel: KernelContext): TokenService {
   const { issuer, audience, accessTokenTtlSeconds: ttl } = kernel.config.auth;
   const keys = new Map<string, LoadedKey>();
   /** Tokens whose signature and claims checked out, with their expiry (bounded: the oldest go first). */
-  const verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number }>({ max: 10_000 });
+  const verified = new LRUCache<string, VerifiedToken>({ max: 10_000 });
   let current: LoadedKey | undefined;
   let loadedAt = 0;
   let loading: Promise<void> | undefined;
@@ -143,7 +157,7 @@ export function createTokenService(kernel: KernelContext): TokenService {
     return identityError('auth.invalid_token', 'The access token is not valid or has expired', { cause });
   }
 
-  return {
+  const service: TokenService = {
     async sign(claims) {
       const key = await signingKey();
       const now = Math.floor(kernel.clock.now() / 1000);
@@ -159,10 +173,14 @@ export function createTokenService(kernel: KernelContext): TokenService {
     },
 
     async verify(token) {
+      return (await service.verifyWithExpiry(token)).claims;
+    },
+
+    async verifyWithExpiry(token) {
       // A token that verified once needs no second signature check until it expires.
       const known = verified.get(token);
       if (known) {
-        if (known.expiresAtMs + 5000 > kernel.clock.now()) return known.claims;
+        if (stillValid(known.expiresAtMs, kernel.clock.now())) return known;
         verified.delete(token);
       }
       let payload: JWTPayload;
@@ -187,7 +205,7 @@ export function createTokenService(kernel: KernelContext): TokenService {
             typ: TYP,
             requiredClaims: ['sub', 'exp', 'iat'],
             currentDate: new Date(kernel.clock.now()),
-            clockTolerance: 5,
+            clockTolerance: CLOCK_TOLERANCE_SECONDS,
           },
         ));
       } catch (error) {
@@ -198,9 +216,9 @@ export function createTokenService(kernel: KernelContext): TokenService {
       if (typeof sub !== 'string' || typeof sid !== 'string' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
         throw invalid();
       }
-      const claims = { userId: sub, sessionId: sid, roles: roles as string[] };
-      verified.set(token, { claims, expiresAtMs: (payload.exp ?? 0) * 1000 });
-      return claims;
+      const entry: VerifiedToken = { claims: { userId: sub, sessionId: sid, roles: roles as string[] }, expiresAtMs: (payload.exp ?? 0) * 1000 };
+      verified.set(token, entry);
+      return entry;
     },
 
     async rotate() {
@@ -214,4 +232,5 @@ export function createTokenService(kernel: KernelContext): TokenService {
       return rows.map((r: any) => ({ kid: r.kid, alg: r.alg, createdAt: r.created_at, retiredAt: r.retired_at, verifiesUntil: verifiesUntil(r.retired_at) }));
     },
   };
+  return service;
 }
