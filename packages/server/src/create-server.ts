@@ -156,7 +156,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   }
 
   /**
-   * Serves one request. What can be answered without waiting (a public route, no rate limit to
+   * Serves one request. What can be answered without waiting (an anonymous caller, no rate limit to
    * ask Redis about, no permission, no body, no `Idempotency-Key`, a handler that answers synchronously — e.g.
    * `/healthz`, or a cached read) is answered without creating a single promise; anything else
    * continues in `serve`. Returns a promise only when the request is still being served.
@@ -203,7 +203,9 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
       if (x.span) scope.useSpan(x.span);
       const ip = clientIp(req, trustProxy);
-      const direct = route.auth === 'public' && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
+      // Anonymous for sure: a public route, or an optional-auth one called without credentials.
+      const anonymous = route.auth === 'public' || (route.auth === 'optional' && req.headers.authorization === undefined && req.headers['x-api-key'] === undefined);
+      const direct = anonymous && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
         && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
       // Last: a rate-limit check answered here (memory store, or a lease of this process) is charged.
       const decision = direct && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor: null }) : undefined;

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { type Actor, type Credentials, forbidden } from '../../auth.js';
 import type { z } from 'zod';
 import { emailSchema, passwordSchema, type Tokens, type User } from '../../contract/identity.js';
@@ -12,7 +13,6 @@ import { assertStrongPassword, createPasswordHasher } from './passwords.js';
 import { encryptedColumnsOf, type ReencryptOptions, reencryptSecrets } from './reencrypt-secrets.js';
 import { createSessionStore, type SessionRow, sessionNotUsable, sessionView } from './sessions.js';
 import { createThrottle } from './throttle.js';
-import { RecentMap } from './recent-map.js';
 import { type AccessClaims, createTokenService, stillValid } from './tokens.js';
 import type { AuthMethod, Caller, IdentityCore, UserRow } from './types.js';
 import { createUserStore, emailKey } from './users.js';
@@ -45,7 +45,7 @@ export function createIdentityService(kernel: KernelContext) {
    * token expires: a request that sends the same header again (every request of a signed-in client)
    * is one map lookup and an expiry check, no parsing. Bounded like the verified-token cache.
    */
-  const actorsByHeader = new RecentMap<string, { actor: Actor; expiresAtMs: number }>(10_000);
+  const actorsByHeader = new LRUCache<string, { actor: Actor; expiresAtMs: number }>({ max: 10_000 });
   /**
    * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
    * answer a function, run after the commit (e.g. to send the message without holding the transaction).
