@@ -16,17 +16,29 @@ interface Pattern {
   regex: RegExp;
   names: string[];
   byMethod: Map<string, RouteImplementation>;
+  /** Declaration order: the first matching pattern wins. */
+  order: number;
+}
+
+/** A pattern's bucket: its first two segments when both are literal (`v1/products`), else {@link ANY}. */
+const ANY = '';
+function prefixOf(segments: readonly string[]): string {
+  return segments.length >= 2 && !PARAM.test(segments[0]!) && !PARAM.test(segments[1]!) ? `${segments[0]}/${segments[1]}` : ANY;
 }
 
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /**
  * Static paths are one Map lookup; paths with `:params` are matched by regex,
- * in declaration order. HEAD is answered by the GET route.
+ * in declaration order, among the patterns that can match at all: those that
+ * start with the path's first two segments, and those whose start is a param.
+ * HEAD is answered by the GET route.
  */
 export class Router {
   readonly #static = new Map<string, Map<string, RouteImplementation>>();
   readonly #patterns: Pattern[] = [];
+  /** Patterns by `prefixOf`, each list in declaration order with the {@link ANY} ones merged in. */
+  #byPrefix = new Map<string, Pattern[]>();
 
   add(impl: RouteImplementation): void {
     const { method, path } = impl.route as RouteDef & { method: HttpMethod };
@@ -49,8 +61,9 @@ export class Router {
         .join('/');
       let pattern = this.#patterns.find((p) => p.path === path);
       if (!pattern) {
-        pattern = { path, regex: new RegExp(`^/${source}/?$`), names, byMethod: new Map() };
+        pattern = { path, regex: new RegExp(`^/${source}/?$`), names, byMethod: new Map(), order: this.#patterns.length };
         this.#patterns.push(pattern);
+        this.#index();
       }
       byMethod = pattern.byMethod;
     }
@@ -58,12 +71,34 @@ export class Router {
     byMethod.set(method, impl);
   }
 
+  /** Rebuilds the buckets (routes are added at start-up, never per request). */
+  #index(): void {
+    const byPrefix = new Map<string, Pattern[]>();
+    const any: Pattern[] = [];
+    for (const p of this.#patterns) {
+      const prefix = prefixOf(p.path.split('/').slice(1));
+      if (prefix === ANY) any.push(p);
+      else byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), p]);
+    }
+    for (const [prefix, list] of byPrefix) byPrefix.set(prefix, [...list, ...any].sort((a, b) => a.order - b.order));
+    byPrefix.set(ANY, any);
+    this.#byPrefix = byPrefix;
+  }
+
+  /** The patterns that may match `path`, in declaration order. */
+  #candidates(path: string): Pattern[] {
+    const second = path.indexOf('/', 1);
+    const end = second === -1 ? -1 : path.indexOf('/', second + 1);
+    const prefix = second === -1 ? ANY : path.slice(1, end === -1 ? path.length : end);
+    return this.#byPrefix.get(prefix) ?? this.#byPrefix.get(ANY) ?? [];
+  }
+
   find(method: string, path: string): Lookup {
     let byMethod = this.#static.get(path);
     let params: Record<string, string> = {};
     if (!byMethod && path.length > 1 && path.endsWith('/')) byMethod = this.#static.get(path.slice(0, -1));
     if (!byMethod) {
-      for (const p of this.#patterns) {
+      for (const p of this.#candidates(path)) {
         const m = p.regex.exec(path);
         if (!m) continue;
         byMethod = p.byMethod;
