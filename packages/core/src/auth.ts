@@ -52,6 +52,12 @@ export interface Credentials {
 export interface AuthHooks {
   /** The actor behind the credentials, `null` when none were sent; throws 401 for bad ones. */
   authenticate(credentials: Credentials): Promise<Actor | null>;
+  /**
+   * `authenticate` answered synchronously when it can be (e.g. a Bearer header verified before,
+   * until its token expires), else `undefined`: then call `authenticate`. Only used when the same
+   * module provides both.
+   */
+  authenticateNow?(credentials: Credentials): Actor | undefined;
   /** The one policy point: may `actor` do `permission` (on `resource`)? */
   can(actor: Actor | null, permission: string, resource?: ResourceRef): Promise<boolean>;
 }

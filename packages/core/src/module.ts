@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Actor, AuthHooks, ResourceRef } from './auth.js';
+import type { Actor, AuthHooks, Credentials, ResourceRef } from './auth.js';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { ReadCache } from './cache/read-cache.js';
@@ -61,6 +61,8 @@ export interface KernelContext {
   optionalService<S = unknown>(moduleName: string): S | undefined;
   /** Resolves credentials to an actor (the `identity` module's hook). */
   authenticate: AuthHooks['authenticate'];
+  /** `authenticate`, when the identity module can answer synchronously (a token it verified before); else `undefined`. */
+  authenticateNow(credentials: Credentials): Actor | undefined;
   /** The one policy point (the `access` module's hook); the system actor may do anything. */
   can(actor: Actor | null, permission: string, resource?: ResourceRef): Promise<boolean>;
   /** `can`, or throw 401 (no actor) / 403 `auth.forbidden`. */

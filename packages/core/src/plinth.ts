@@ -277,6 +277,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     },
     optionalService: <S>(name: string) => services.get(name) as S | undefined,
     authenticate: (credentials) => hooks.authenticate(credentials),
+    authenticateNow: (credentials) => (hooks.authenticateNow && hookOwners.authenticateNow === hookOwners.authenticate ? hooks.authenticateNow(credentials) : undefined),
     async can(actor, permission, resource) {
       if (actor?.kind === 'system') return true;
       return hooks.can(actor, permission, resource);

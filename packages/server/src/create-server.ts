@@ -156,7 +156,7 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
   }
 
   /**
-   * Serves one request. What can be answered without waiting (an anonymous caller, no rate limit to
+   * Serves one request. What can be answered without waiting (a caller known at once, no rate limit to
    * ask Redis about, no permission, no body, no `Idempotency-Key`, a handler that answers synchronously — e.g.
    * `/healthz`, or a cached read) is answered without creating a single promise; anything else
    * continues in `serve`. Returns a promise only when the request is still being served.
@@ -203,15 +203,18 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
       if (x.span) scope.useSpan(x.span);
       const ip = clientIp(req, trustProxy);
-      // Anonymous for sure: a public route, or an optional-auth one called without credentials.
-      const anonymous = route.auth === 'public' || (route.auth === 'optional' && req.headers.authorization === undefined && req.headers['x-api-key'] === undefined);
-      const direct = anonymous && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
+      // The caller, when known without waiting: nobody on a public route or an optional-auth one called
+      // without credentials; else a token the identity module verified before (undefined: ask `serve`).
+      const apiKey = req.headers['x-api-key'];
+      const anonymous = route.auth === 'public' || (route.auth === 'optional' && req.headers.authorization === undefined && apiKey === undefined);
+      const actor = anonymous ? null : plinth.authenticateNow({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey, ip, userAgent: req.headers['user-agent'] });
+      const direct = actor !== undefined && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
         && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
       // Last: a rate-limit check answered here (memory store, or a lease of this process) is charged.
-      const decision = direct && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor: null }) : undefined;
+      const decision = direct && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor }) : undefined;
       if (!direct || (limiter.enabled && !decision)) return serve(x, impl, params, ip);
       if (decision) applyRateLimit(decision, x.base);
-      const returned = callHandler(x, impl, inputOf(x, route, params, undefined), null, ip, undefined);
+      const returned = callHandler(x, impl, inputOf(x, route, params, undefined), actor, ip, undefined);
       if (isThenable(returned)) {
         return Promise.resolve(returned).then(
           (result) => {

@@ -34,6 +34,7 @@ export const identityModule = defineModule({
   },
   auth: (kernel) => ({
     authenticate: (credentials) => kernel.service<IdentityService>('identity').authenticate(credentials),
+    authenticateNow: (credentials) => kernel.service<IdentityService>('identity').authenticateNow(credentials),
   }),
 });
 

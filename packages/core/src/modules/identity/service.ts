@@ -46,6 +46,16 @@ export function createIdentityService(kernel: KernelContext) {
    * is one map lookup and an expiry check, no parsing. Bounded like the verified-token cache.
    */
   const actorsByHeader = new LRUCache<string, { actor: Actor; expiresAtMs: number }>({ max: 10_000 });
+  function authenticateNow(credentials: Credentials): Actor | undefined {
+    const raw = credentials.authorization;
+    // An API key takes precedence over the header: only a request without one uses the cache.
+    if (raw === undefined || credentials.apiKey !== undefined) return undefined;
+    const known = actorsByHeader.get(raw);
+    if (!known) return undefined;
+    if (stillValid(known.expiresAtMs, kernel.clock.now())) return known.actor;
+    actorsByHeader.delete(raw);
+    return undefined;
+  }
   /**
    * Called after sign-up, inside its transaction (e.g. to write the verification token). A hook may
    * answer a function, run after the commit (e.g. to send the message without holding the transaction).
@@ -290,18 +300,15 @@ export function createIdentityService(kernel: KernelContext) {
       });
     },
 
+    /** The actor of a Bearer header verified before (until its token expires), without waiting; else `undefined`. */
+    authenticateNow,
+
     /** The `authenticate` hook: a Bearer access token, or an API key (`X-API-Key` or `Bearer plk_...`). */
     async authenticate(credentials: Credentials): Promise<Actor | null> {
+      const known = authenticateNow(credentials);
+      if (known) return known;
       const raw = credentials.authorization;
-      // An API key takes precedence over the header: only a request without one uses the cache.
       const cacheable = raw !== undefined && credentials.apiKey === undefined;
-      if (cacheable) {
-        const known = actorsByHeader.get(raw);
-        if (known) {
-          if (stillValid(known.expiresAtMs, kernel.clock.now())) return known.actor;
-          actorsByHeader.delete(raw);
-        }
-      }
       const caller: Caller = { actor: null, ip: credentials.ip, userAgent: credentials.userAgent };
       const header = raw?.trim();
       const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
