@@ -175,7 +175,8 @@ export const configSchema = z
          * How long another process's PostgreSQL write can go unseen by the read cache, in ms;
          * default 1000 (0 turns the cache off). An entry older than this is served only while the
          * server's commit watermark (WAL insert position) is unchanged since it was loaded, read at
-         * most every maxAgeMs / 2. Writes through this process and, on SQLite, commits by any
+         * most every maxAgeMs / 2, or while a bulk check of its kind finds it unchanged (product
+         * answers: version and stock; docs/performance.md). Writes through this process and, on SQLite, commits by any
          * other process invalidate at once, so SQLite entries have no age limit.
          */
         maxAgeMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
