@@ -121,7 +121,7 @@ describe.each(stores)('rate-limit store contract: %s', (_name, make) => {
   });
 });
 
-describe('the Redis store under load', () => {
+describe('the Redis store on a server of its own (script calls counted): batches and leases', () => {
   let server: TestRedisServer;
   let client: Redis;
   beforeAll(async () => {
@@ -155,26 +155,8 @@ describe('the Redis store under load', () => {
     const [next] = await store.check([{ key: `${prefix}ip:0`, rate }]);
     expect(next).toMatchObject({ allowed: true, remaining: 49 });
   });
-});
 
-describe('the Redis store with leases (leaseFraction)', () => {
-  let server: TestRedisServer;
-  let client: Redis;
-  beforeAll(async () => {
-    server = await startTestRedisServer();
-    await server.start();
-    client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  });
-  afterAll(async () => {
-    await client?.quit();
-    await server?.stop();
-  });
-
-  const evalCalls = async () => {
-    const stats = await client.info('commandstats');
-    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-  };
-
+  // Leases (`leaseFraction`): a busy bucket's requests taken several at a time.
   it('spends leased requests locally for a busy bucket: far fewer script calls, remaining still counts down', async () => {
     const store = createRedisRateLimitStore(client, { leaseFraction: 0.1 });
     const rate = { limit: 10_000, periodMs: 3_600_000 }; // one request refills every 360 ms: none during the test
