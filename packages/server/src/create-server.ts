@@ -203,16 +203,16 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
       if (x.span) scope.useSpan(x.span);
       const ip = clientIp(req, trustProxy);
+      const eligible = !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
+        && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
       // The caller, when known without waiting: nobody on a public route or an optional-auth one called
       // without credentials; else a token the identity module verified before (undefined: ask `serve`).
       const apiKey = req.headers['x-api-key'];
       const anonymous = route.auth === 'public' || (route.auth === 'optional' && req.headers.authorization === undefined && apiKey === undefined);
-      const actor = anonymous ? null : plinth.authenticateNow({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey, ip, userAgent: req.headers['user-agent'] });
-      const direct = actor !== undefined && !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
-        && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);
+      const actor = !eligible ? undefined : anonymous ? null : plinth.authenticateNow({ authorization: req.headers.authorization, apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey, ip, userAgent: req.headers['user-agent'] });
       // Last: a rate-limit check answered here (memory store, or a lease of this process) is charged.
-      const decision = direct && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor }) : undefined;
-      if (!direct || (limiter.enabled && !decision)) return serve(x, impl, params, ip);
+      const decision = actor !== undefined && limiter.enabled ? limiter.checkNow({ route: `${route.method} ${route.path}`, ip, actor }) : undefined;
+      if (actor === undefined || (limiter.enabled && !decision)) return serve(x, impl, params, ip);
       if (decision) applyRateLimit(decision, x.base);
       const returned = callHandler(x, impl, inputOf(x, route, params, undefined), actor, ip, undefined);
       if (isThenable(returned)) {

@@ -383,11 +383,13 @@ export function createRedisRateLimitStore(redis: Redis, options: RedisRateLimitS
   function checkNow(buckets: readonly BucketCheck[]): BucketOutcome[] | undefined {
     if (!leases) return undefined;
     const now = performance.now();
+    const held: Lease[] = [];
     for (const b of buckets) {
       const lease = leaseOf(b.key, now);
       if (!lease || lease.tokens === 0) return undefined;
+      held.push(lease);
     }
-    return buckets.map((b) => spend(leases.get(b.key)!, now));
+    return held.map((lease) => spend(lease, now));
   }
 
   return {
