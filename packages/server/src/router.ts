@@ -28,6 +28,9 @@ function prefixOf(segments: readonly string[]): string {
 
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 
+/** The params of a static route: shared, so a lookup of one allocates nothing. */
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /**
  * Static paths are one Map lookup; paths with `:params` are matched by regex,
  * in declaration order, among the patterns that can match at all: those that
@@ -39,6 +42,8 @@ export class Router {
   readonly #patterns: Pattern[] = [];
   /** Patterns by `prefixOf`, each list in declaration order with the {@link ANY} ones merged in. */
   #byPrefix = new Map<string, Pattern[]>();
+  /** The answer of `find` for each static route, made once. */
+  readonly #staticFound = new Map<RouteImplementation, Lookup>();
 
   add(impl: RouteImplementation): void {
     const { method, path } = impl.route as RouteDef & { method: HttpMethod };
@@ -50,6 +55,7 @@ export class Router {
     if (!dynamic) {
       byMethod = this.#static.get(path) ?? new Map();
       this.#static.set(path, byMethod);
+      this.#staticFound.set(impl, { kind: 'found', match: { impl, params: NO_PARAMS } });
     } else {
       const source = segments
         .map((s) => {
@@ -95,7 +101,7 @@ export class Router {
 
   find(method: string, path: string): Lookup {
     let byMethod = this.#static.get(path);
-    let params: Record<string, string> = {};
+    let params = NO_PARAMS;
     if (!byMethod && path.length > 1 && path.endsWith('/')) byMethod = this.#static.get(path.slice(0, -1));
     if (!byMethod) {
       for (const p of this.#candidates(path)) {
@@ -113,7 +119,7 @@ export class Router {
     }
     if (!byMethod) return { kind: 'not_found' };
     const impl = byMethod.get(method) ?? (method === 'HEAD' ? byMethod.get('GET') : undefined);
-    if (impl) return { kind: 'found', match: { impl, params } };
+    if (impl) return (params === NO_PARAMS && this.#staticFound.get(impl)) || { kind: 'found', match: { impl, params } };
     const allow = [...byMethod.keys()];
     if (allow.includes('GET')) allow.push('HEAD');
     return { kind: 'method_not_allowed', allow: [...allow, 'OPTIONS'] };
