@@ -3,6 +3,7 @@ import { builtinRoles } from '../../contract/access.js';
 import { updateVersioned } from '../../concurrency/versioning.js';
 import { PlinthError, type FieldError } from '../../errors.js';
 import type { KernelContext, PermissionDeclaration } from '../../module.js';
+import { compileOnce } from '../../storage/compile-once.js';
 import type { AuditService } from '../audit/index.js';
 import type { Caller } from '../identity/types.js';
 import { accessError } from './errors.js';
@@ -154,8 +155,10 @@ export function createRoleStore(kernel: KernelContext, deps: RoleStoreDeps) {
     return row;
   }
 
+  // Read on every sign-in and refresh: compiled once.
+  const rolesOfUser = compileOnce(['userId'], (v) => kernel.storage.db.selectFrom('user_roles').select('role').where('user_id', '=', v.userId).orderBy('role'));
   async function rolesOf(userId: string): Promise<string[]> {
-    const rows = (await db().selectFrom('user_roles').select('role').where('user_id', '=', userId).orderBy('role').execute()) as { role: string }[];
+    const rows = (await rolesOfUser.run<{ role: string }>(db(), { userId })).rows;
     return rows.map((r) => r.role);
   }
 

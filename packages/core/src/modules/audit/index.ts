@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../../auth.js';
 import { defineModule, type KernelContext } from '../../module.js';
 import { PlinthError } from '../../errors.js';
+import { compileOnce } from '../../storage/compile-once.js';
 import { type ChainedFields, chainHash, GENESIS_HASH } from './chain.js';
 import { AUDIT_HEAD_TABLE, auditMigrations, AUDIT_TABLE } from './migrations.js';
 import { auditRouteImplementations } from './routes.js';
@@ -118,14 +119,37 @@ export function createAuditService(kernel: KernelContext): AuditService {
     return q;
   }
 
+  // The three statements of every append, compiled once (an append comes with every sign-in).
+  const readHead = compileOnce([], () => kernel.storage.forUpdate(kernel.storage.db.selectFrom(AUDIT_HEAD_TABLE).select(['seq', 'hash']).where('id', '=', 1)));
+  const insertEvent = compileOnce(
+    ['id', 'seq', 'actorType', 'actorId', 'action', 'targetType', 'targetId', 'ip', 'userAgent', 'requestId', 'data', 'createdAt', 'prevHash', 'hash'],
+    (v) =>
+      kernel.storage.db.insertInto(AUDIT_TABLE).values({
+        id: v.id,
+        seq: v.seq,
+        actor_type: v.actorType,
+        actor_id: v.actorId,
+        action: v.action,
+        target_type: v.targetType,
+        target_id: v.targetId,
+        ip: v.ip,
+        user_agent: v.userAgent,
+        request_id: v.requestId,
+        data: v.data,
+        created_at: v.createdAt,
+        prev_hash: v.prevHash,
+        hash: v.hash,
+      }),
+  );
+  const moveHead = compileOnce(['seq', 'hash'], (v) => kernel.storage.db.updateTable(AUDIT_HEAD_TABLE).set({ seq: v.seq, hash: v.hash }).where('id', '=', 1));
+
   const limitOf = (limit: number | undefined) => Math.min(Math.max(Math.trunc(limit ?? 100) || 100, 1), 1000);
 
   return {
     async record(context, event) {
       return kernel.transaction(async () => {
-        const head = (await kernel.storage
-          .forUpdate(db().selectFrom(AUDIT_HEAD_TABLE).select(['seq', 'hash']).where('id', '=', 1))
-          .executeTakeFirstOrThrow()) as { seq: number | string; hash: string };
+        const head = (await readHead.run<{ seq: number | string; hash: string }>(db(), {})).rows[0];
+        if (!head) throw new Error('The audit chain has no head row');
         const fields: ChainedFields = {
           seq: Number(head.seq) + 1,
           id: kernel.ids.next(),
@@ -141,26 +165,8 @@ export function createAuditService(kernel: KernelContext): AuditService {
           createdAt: new Date(kernel.clock.now()).toISOString(),
         };
         const hash = chainHash(head.hash, fields);
-        await db()
-          .insertInto(AUDIT_TABLE)
-          .values({
-            id: fields.id,
-            seq: fields.seq,
-            actor_type: fields.actorType,
-            actor_id: fields.actorId,
-            action: fields.action,
-            target_type: fields.targetType,
-            target_id: fields.targetId,
-            ip: fields.ip,
-            user_agent: fields.userAgent,
-            request_id: fields.requestId,
-            data: kernel.storage.toJson(fields.data),
-            created_at: fields.createdAt,
-            prev_hash: head.hash,
-            hash,
-          })
-          .execute();
-        await db().updateTable(AUDIT_HEAD_TABLE).set({ seq: fields.seq, hash }).where('id', '=', 1).execute();
+        await insertEvent.run(db(), { ...fields, data: kernel.storage.toJson(fields.data), prevHash: head.hash, hash });
+        await moveHead.run(db(), { seq: fields.seq, hash });
         return { ...(fields as Omit<AuditEvent, 'hash'>), hash };
       });
     },

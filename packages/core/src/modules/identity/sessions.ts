@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { KernelContext } from '../../module.js';
 import type { AuditService } from '../audit/index.js';
+import { compileOnce } from '../../storage/compile-once.js';
 import { identityError } from './errors.js';
 import { newOpaqueToken, sha256 } from './secure-token.js';
 import type { AuthMethod, Caller, UserRow } from './types.js';
@@ -32,13 +33,31 @@ export function createSessionStore(kernel: KernelContext, audit: () => AuditServ
   const { refreshTokenTtlSeconds, refreshReuseGraceSeconds } = kernel.config.auth;
   const iso = (ms: number) => new Date(ms).toISOString();
 
+  // The two inserts of every sign-in and refresh, compiled once.
+  const insertTokenRow = compileOnce(['id', 'sessionId', 'tokenHash', 'createdAt', 'expiresAt'], (v) =>
+    kernel.storage.db
+      .insertInto('refresh_tokens')
+      .values({ id: v.id, session_id: v.sessionId, token_hash: v.tokenHash, created_at: v.createdAt, expires_at: v.expiresAt, rotated_at: null }),
+  );
+  const insertSessionRow = compileOnce(['id', 'userId', 'userAgent', 'ip', 'method', 'createdAt', 'expiresAt'], (v) =>
+    kernel.storage.db.insertInto('sessions').values({
+      id: v.id,
+      user_id: v.userId,
+      user_agent: v.userAgent,
+      ip: v.ip,
+      auth_method: v.method,
+      created_at: v.createdAt,
+      last_used_at: v.createdAt,
+      expires_at: v.expiresAt,
+      revoked_at: null,
+      revoked_reason: null,
+    }),
+  );
+
   async function insertToken(db: Kysely<any>, sessionId: string): Promise<string> {
     const token = newOpaqueToken('plr');
     const now = kernel.clock.now();
-    await db
-      .insertInto('refresh_tokens')
-      .values({ id: kernel.ids.next(), session_id: sessionId, token_hash: sha256(token), created_at: iso(now), expires_at: iso(now + refreshTokenTtlSeconds * 1000), rotated_at: null })
-      .execute();
+    await insertTokenRow.run(db, { id: kernel.ids.next(), sessionId, tokenHash: sha256(token), createdAt: iso(now), expiresAt: iso(now + refreshTokenTtlSeconds * 1000) });
     return token;
   }
 
@@ -48,21 +67,15 @@ export function createSessionStore(kernel: KernelContext, audit: () => AuditServ
       return kernel.transaction(async (tx) => {
         const now = kernel.clock.now();
         const sessionId = kernel.ids.next();
-        await tx.db
-          .insertInto('sessions')
-          .values({
-            id: sessionId,
-            user_id: userId,
-            user_agent: caller.userAgent?.slice(0, 512) ?? null,
-            ip: caller.ip ?? null,
-            auth_method: method,
-            created_at: iso(now),
-            last_used_at: iso(now),
-            expires_at: iso(now + refreshTokenTtlSeconds * 1000),
-            revoked_at: null,
-            revoked_reason: null,
-          })
-          .execute();
+        await insertSessionRow.run(tx.db, {
+          id: sessionId,
+          userId,
+          userAgent: caller.userAgent?.slice(0, 512) ?? null,
+          ip: caller.ip ?? null,
+          method,
+          createdAt: iso(now),
+          expiresAt: iso(now + refreshTokenTtlSeconds * 1000),
+        });
         return { sessionId, refreshToken: await insertToken(tx.db, sessionId) };
       });
     },

@@ -1,4 +1,5 @@
 import type { KernelContext } from '../../module.js';
+import { compileOnce } from '../../storage/compile-once.js';
 
 export interface ThrottleState {
   locked: boolean;
@@ -24,6 +25,8 @@ interface Row {
 export function createThrottle(kernel: KernelContext) {
   const c = kernel.config.auth;
   const limits = { account: c.lockoutAccountFailures, ip: c.lockoutIpFailures };
+  // Sign-in's check (an account and an IP; one key twice when there is no IP), compiled once.
+  const lockedUntil = compileOnce(['a', 'b'], (v) => kernel.storage.db.selectFrom('auth_throttles').select(['key', 'locked_until']).where('key', 'in', [v.a, v.b]));
 
   return {
     /**
@@ -34,7 +37,11 @@ export function createThrottle(kernel: KernelContext) {
       const now = kernel.clock.now();
       let until = 0;
       const tracked = new Set<string>();
-      const rows = (await kernel.db.selectFrom('auth_throttles').select(['key', 'locked_until']).where('key', 'in', keys).execute()) as Pick<Row, 'key' | 'locked_until'>[];
+      const rows = (
+        keys.length <= 2
+          ? (await lockedUntil.run(kernel.db, { a: keys[0], b: keys[1] ?? keys[0] })).rows
+          : await kernel.db.selectFrom('auth_throttles').select(['key', 'locked_until']).where('key', 'in', keys).execute()
+      ) as Pick<Row, 'key' | 'locked_until'>[];
       for (const row of rows) {
         tracked.add(row.key);
         if (row.locked_until) until = Math.max(until, Date.parse(row.locked_until));

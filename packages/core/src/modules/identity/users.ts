@@ -1,5 +1,6 @@
 import type { User } from '../../contract/identity.js';
 import type { KernelContext } from '../../module.js';
+import { compileOnce } from '../../storage/compile-once.js';
 import type { UserRow } from './types.js';
 
 interface RoleSource {
@@ -9,6 +10,16 @@ interface RoleSource {
 /** Reads users and shapes them for the API (roles come from the access module when it is loaded). */
 export function createUserStore(kernel: KernelContext) {
   const roles = async (userId: string): Promise<string[]> => (await kernel.optionalService<RoleSource>('access')?.rolesOf(userId)) ?? [];
+
+  const signInRow = compileOnce(['emailKey'], (v) =>
+    kernel.storage.db
+      .selectFrom('users')
+      .leftJoin('user_passwords', 'user_passwords.user_id', 'users.id')
+      .selectAll('users')
+      .select('user_passwords.hash as password_hash')
+      .where('users.email_key', '=', v.emailKey)
+      .where('users.status', '!=', 'deleted'),
+  );
 
   return {
     roles,
@@ -23,14 +34,7 @@ export function createUserStore(kernel: KernelContext) {
      * account made by OIDC) in one statement, whether or not the email is known.
      */
     async findForSignIn(email: string): Promise<{ user: UserRow; hash: string | null } | undefined> {
-      const row = (await kernel.db
-        .selectFrom('users')
-        .leftJoin('user_passwords', 'user_passwords.user_id', 'users.id')
-        .selectAll('users')
-        .select('user_passwords.hash as password_hash')
-        .where('users.email_key', '=', emailKey(email))
-        .where('users.status', '!=', 'deleted')
-        .executeTakeFirst()) as (UserRow & { password_hash: string | null }) | undefined;
+      const row = (await signInRow.run<UserRow & { password_hash: string | null }>(kernel.db, { emailKey: emailKey(email) })).rows[0];
       if (!row) return undefined;
       const { password_hash: hash, ...user } = row;
       return { user, hash };
