@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
@@ -37,6 +36,7 @@ import { createDevMailTransport, createSmtpMailTransport, type MailTransport } f
 import { developmentKey } from './secrets/dev-key.js';
 import { createCircuitBreakers } from './outbound/breakers.js';
 import { createSecretBox, parseEncryptionKeys, type SecretBox } from './secrets/secret-box.js';
+import { createAsyncSlot } from './async-slot.js';
 
 export interface CreatePlinthOptions extends PlinthConfigInput {
   /** Application modules to load (dependencies are ordered first). */
@@ -155,7 +155,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
       : createMemoryRateLimitStore({ clock, maxKeys: config.rateLimit.maxKeys });
   const rateLimiter = createRateLimiter({ config, store: rateLimitStore, logger: logger.child({ component: 'rate-limit' }), metrics, clock });
 
-  const currentTx = new AsyncLocalStorage<Tx>();
+  const currentTx = createAsyncSlot<Tx>();
   let openTransactions = 0;
   const services = new Map<string, unknown>();
   let started = false;
@@ -176,7 +176,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   // neither escape the transaction nor wait forever for SQLite's one connection.
   const db = new Proxy(storage.db, {
     get(target, prop) {
-      const active = currentTx.getStore()?.db ?? target;
+      const active = currentTx.get()?.db ?? target;
       const value = Reflect.get(active, prop, active);
       return typeof value === 'function' ? value.bind(active) : value;
     },
@@ -220,7 +220,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     clock,
     maxEntries: config.cache.maxEntries,
     maxAgeMs: config.cache.maxAgeMs,
-    inTransaction: () => openTransactions > 0 && currentTx.getStore() !== undefined,
+    inTransaction: () => openTransactions > 0 && currentTx.get() !== undefined,
     shared,
     sharedTtlMs: config.cache.ttlSeconds * 1000,
     logger: logger.child({ component: 'cache' }),
@@ -244,7 +244,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
     logger,
     metrics,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-      const outer = currentTx.getStore();
+      const outer = currentTx.get();
       if (outer) return fn(outer);
       openTransactions++;
       const tags = new Set<string>();
@@ -257,13 +257,11 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
         if (tags.size && shared) await cache.invalidate([...tags]);
         return result;
       } finally {
-        // On Node 20 an enabled AsyncLocalStorage adds hooks to every promise in the process:
-        // switch it off while no transaction runs (run() switches it on again).
-        if (--openTransactions === 0) currentTx.disable();
+        openTransactions--;
       }
     },
     emit(event) {
-      const tx = currentTx.getStore();
+      const tx = currentTx.get();
       if (!tx) {
         return Promise.reject(
           new PlinthError('outbox.outside_transaction', 'emit() must be called inside plinth.transaction(): events commit with their data'),

@@ -1,34 +1,26 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
+import { createAsyncSlot } from '../async-slot.js';
 
 /**
  * W3C Trace Context carried from a request (or a job) to the outbox events and
  * jobs it creates: `emit()` and `jobs.enqueue()` store the current
  * `traceparent` on their rows; a worker continues the trace with a new span.
  *
- * The store is switched on only while something runs inside `runWithTrace`
- * (on Node 20 an enabled AsyncLocalStorage hooks every promise in the process);
- * the server uses it around handlers of writing methods, the worker around jobs.
+ * The server sets it around handlers of writing methods, the worker around jobs.
  */
-const current = new AsyncLocalStorage<string>();
-let running = 0;
+const current = createAsyncSlot<string>();
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Runs `fn` with `traceparent` as the current trace context. */
 export async function runWithTrace<T>(traceparent: string | undefined | null, fn: () => T | Promise<T>): Promise<T> {
   if (!traceparent || !TRACEPARENT.test(traceparent)) return fn();
-  running++;
-  try {
-    return await current.run(traceparent, fn);
-  } finally {
-    if (--running === 0) current.disable();
-  }
+  return current.run(traceparent, fn);
 }
 
 /** The `traceparent` of the request or job being served, if any. */
 export function currentTraceparent(): string | undefined {
-  return running > 0 ? current.getStore() : undefined;
+  return current.get();
 }
 
 /** The trace id of a `traceparent`, or `undefined` when it is not a valid version-00 one. */
