@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../src/clock.js';
 import type { CatalogService } from '../../src/index.js';
+import { currentProductStamps, productStamp } from '../../src/modules/catalog/product-stamps.js';
 import { dialects } from '../../src/testing/index.js';
 import { useHarness } from '../support/harness.js';
 import { commerceWorld, problem } from './support.js';
@@ -86,6 +87,25 @@ describe.each(dialects)('catalog read cache on %s', (dialect) => {
     problem(await w.call('GET', '/v1/products?cursor=garbage', null), 422, 'validation.failed');
   });
 
+  it("the bulk check's stamps, made by the database, are the answers' own: unchanged products are kept, changed ones are not", async () => {
+    const w = await commerceWorld(h, dialect);
+    const multi = await w.product({ skus: [{ sku: 'ST-B', amount: 500, stock: 3 }, { sku: 'ST-A', amount: 700, stock: 12 }, { sku: 'ST-C', amount: 900 }] });
+    const single = await w.product({ skus: [{ sku: 'ST-D', amount: 100, stock: 1 }] });
+    const catalog = w.app.plinth.service<CatalogService>('catalog');
+    const stampOf = async (id: string) => productStamp(await catalog.getProduct(id, null));
+    const stamps = await currentProductStamps(w.app.plinth, [multi.id, single.id, 'no-such-product']);
+    expect(stamps).toEqual(new Map([[multi.id, await stampOf(multi.id)], [single.id, await stampOf(single.id)]]));
+    expect(stamps.get(multi.id)).toBe('1|ST-B=3|ST-A=12|ST-C=0'); // SKUs in the answer's order; no stock row is 0
+
+    // Stock reserved, then a price change (a new version): each changes the stamp.
+    expect((await w.call('POST', '/v1/orders', w.ann, { items: [{ sku: 'ST-A', quantity: 2 }] })).status).toBe(201);
+    expect((await currentProductStamps(w.app.plinth, [multi.id])).get(multi.id)).toBe('1|ST-B=3|ST-A=10|ST-C=0');
+    const patched = await w.call('PATCH', `/v1/products/${single.id}`, w.staff, { version: 1, skus: [{ sku: 'ST-D', price: { amount: 150, currency: 'EUR' } }] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect((await currentProductStamps(w.app.plinth, [single.id])).get(single.id)).toBe(await stampOf(single.id));
+    expect((await currentProductStamps(w.app.plinth, [single.id])).get(single.id)).toBe('2|ST-D=1');
+  });
+
   it('GET /v1/products/:id past cache.maxAgeMs: kept while unchanged though others commit, reloaded once another process moves its stock', async () => {
     const clock = createManualClock();
     const w = await commerceWorld(h, dialect, { clock, cache: { maxAgeMs: 1000 } });
@@ -115,5 +135,13 @@ describe.each(dialects)('catalog read cache on %s', (dialect) => {
     await settle();
     clock.advance(1000);
     expect((await w.call('GET', `/v1/products/${p.id}`, null)).body.skus[0].available).toBe(10);
+
+    // The product changed by the other process (renamed, a new version): the same bound.
+    await other.db.updateTable('products').set({ name: 'Renamed', version: 2 }).where('id', '=', p.id).execute();
+    await settle();
+    clock.advance(1000);
+    const renamed = await w.call('GET', `/v1/products/${p.id}`, null);
+    expect(renamed.body.name).toBe('Renamed');
+    expect(renamed.headers.get('etag')).toBe('"2"');
   });
 });

@@ -65,9 +65,15 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
   /** Staff (holders of `products:write`) see archived products; nobody else learns they exist. */
   const seesArchived = (actor: Actor | null) => (actor ? kernel.can(actor, 'products:write') : Promise.resolve(false));
 
-  /** `stock: false` leaves `available` at 0, for a caller that adds the current stock itself (`withStock`). */
-  async function toProducts(rows: ProductRow[], skuRows: SkuRow[], stock = true): Promise<Product[]> {
-    const available = (stock ? await inventory()?.availableOf(skuRows.map((s) => s.sku)) : undefined) ?? new Map<string, number>();
+  /**
+   * `stock: false` leaves `available` at 0, for a caller that adds the current stock itself (`withStock`);
+   * `'read'`: the SKU rows carry it already (`available`, read in the same statement).
+   */
+  async function toProducts(rows: ProductRow[], skuRows: (SkuRow & { available?: number | string })[], stock: boolean | 'read' = true): Promise<Product[]> {
+    const available =
+      stock === 'read'
+        ? new Map(skuRows.map((s) => [s.sku, Number(s.available)]))
+        : ((stock ? await inventory()?.availableOf(skuRows.map((s) => s.sku)) : undefined) ?? new Map<string, number>());
     const skusOf = new Map<string, SkuRow[]>();
     for (const s of skuRows) {
       let list = skusOf.get(s.product_id);
@@ -95,18 +101,20 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
   }
 
   async function loadProduct(id: string, stock = true): Promise<Product | undefined> {
-    // One query: the product's columns ride along on each of its SKU rows (every product has at least one SKU).
-    const rows = (await db()
+    // One query: the product's columns ride along on each of its SKU rows (every product has at least one
+    // SKU), and so does each SKU's stock when asked for (no inventory module: none).
+    let q = db()
       .selectFrom('product_skus as s')
       .innerJoin('products as p', 'p.id', 's.product_id')
       .select(PRODUCT_COLUMNS.map((c) => `p.${c} as p_${c}` as const))
       .select(SKU_COLUMNS.map((c) => `s.${c}` as const))
-      .where('s.product_id', '=', id)
-      .execute()) as Record<string, any>[];
+      .where('s.product_id', '=', id);
+    if (stock) q = q.select((inventory()?.availableSql('s.sku') ?? sql<number>`0`).as('available'));
+    const rows = (await q.execute()) as Record<string, any>[];
     if (rows.length === 0) return undefined;
     const first = rows[0]!;
     const product = Object.fromEntries(PRODUCT_COLUMNS.map((c) => [c, first[`p_${c}`]])) as unknown as ProductRow;
-    const [out] = await toProducts([product], rows as SkuRow[], stock);
+    const [out] = await toProducts([product], rows as SkuRow[], stock && 'read');
     return out;
   }
 
@@ -294,8 +302,17 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
     async getProduct(id, actor) {
       // Shared through Redis when configured; the product's own events invalidate it. Stock is not
       // part of what is cached (orders move it without product events): it is read fresh.
-      const cached = await kernel.cache.get(`catalog:product-row:${id}`, () => loadProduct(id, false), { tags: [`product:${id}`] });
-      const product = cached && (await withStock([cached]))[0];
+      // A miss reads the stock along with the product (one statement) and caches the product without it.
+      let loaded: Product | undefined;
+      const cached = await kernel.cache.get(
+        `catalog:product-row:${id}`,
+        async () => {
+          loaded = await loadProduct(id);
+          return loaded && { ...loaded, skus: loaded.skus.map((s) => ({ ...s, available: 0 })) };
+        },
+        { tags: [`product:${id}`] },
+      );
+      const product = loaded ?? (cached && (await withStock([cached]))[0]);
       if (!product || (product.status !== 'active' && !(await seesArchived(actor)))) throw notFound();
       return product;
     },

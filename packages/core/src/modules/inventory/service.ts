@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
 import type { adjustmentReasons, adjustmentSchema, stockSchema } from '../../contract/inventory.js';
 import type { KernelContext } from '../../module.js';
@@ -27,6 +27,12 @@ export interface InventoryService {
   listAdjustments(sku: string, page: { limit?: number | undefined; cursor?: string | undefined }, caller: Caller): Promise<{ data: Adjustment[]; nextCursor: string | null }>;
   /** Available units per SKU (absent: none). Public figures: no permission check. */
   availableOf(skus: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * `availableOf` as an SQL expression of the SKU column `skuColumn` (e.g. `s.sku`): the units
+   * available, 0 for a SKU without stock. For a query that reads the stock of many SKUs along with
+   * other rows (the catalog's bulk check of cached products) instead of a second round trip.
+   */
+  availableSql(skuColumn: string): RawBuilder<number>;
 
   // The reservation seam, called by orders inside their transaction. No permission checks:
   // the caller (a service) has checked its own.
@@ -211,6 +217,10 @@ export function createInventoryService(kernel: KernelContext): InventoryService 
       const rows = (await db().selectFrom('inventory_items').select(['sku', 'on_hand', 'reserved']).where('sku', 'in', skus).execute()) as ItemRow[];
       for (const r of rows) out.set(r.sku, Number(r.on_hand) - Number(r.reserved));
       return out;
+    },
+
+    availableSql(skuColumn) {
+      return sql<number>`coalesce((select ${sql.ref('available_of.on_hand')} - ${sql.ref('available_of.reserved')} from ${sql.table('inventory_items')} as available_of where ${sql.ref('available_of.sku')} = ${sql.ref(skuColumn)}), 0)`;
     },
 
     async reserve(reference, items, expiresAt) {
