@@ -102,3 +102,21 @@ export function createAsyncSlot<T>(): AsyncSlot<T> {
   };
   return slot;
 }
+
+/**
+ * `fn`, to be called later (by a queue, say) with the values set where it was bound, as
+ * `AsyncResource.bind` does for AsyncLocalStorage.
+ */
+export function bindAsyncSlots<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const frame = current;
+  if (frame === undefined) return fn;
+  return (...args: A): R => {
+    const previous = current;
+    current = frame;
+    try {
+      return fn(...args);
+    } finally {
+      current = previous;
+    }
+  };
+}

@@ -26,7 +26,7 @@ export function createMetricsRegistry(storage: Storage): Registry {
   if (storage.groupCommitStats) {
     new Gauge({
       name: 'plinth_db_group_commit_total',
-      help: 'SQLite group commit: writers that waited for the disk (flushes) and the WAL syncs that served them (syncs).',
+      help: 'SQLite group commit: writers that waited for the disk (flushes), the WAL syncs that served them (syncs), transactions (transactions) and the SQLite commits that carried them (commits).',
       labelNames: ['kind'],
       registers: [registry],
       collect() {
@@ -34,6 +34,11 @@ export function createMetricsRegistry(storage: Storage): Registry {
         if (!stats) return;
         this.set({ kind: 'flushes' }, stats.flushes);
         this.set({ kind: 'syncs' }, stats.syncs);
+        const batches = storage.transactionBatchStats?.();
+        if (batches) {
+          this.set({ kind: 'transactions' }, batches.transactions);
+          this.set({ kind: 'commits' }, batches.commits);
+        }
       },
     });
   }

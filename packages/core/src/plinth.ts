@@ -156,6 +156,9 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
   const rateLimiter = createRateLimiter({ config, store: rateLimitStore, logger: logger.child({ component: 'rate-limit' }), metrics, clock });
 
   const currentTx = createAsyncSlot<Tx>();
+  // SQLite: concurrent transactions share a commit (each in its own savepoint); elsewhere one each.
+  const runTransaction = <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> =>
+    storage.batchedTransaction ? storage.batchedTransaction(fn) : storage.db.transaction().execute(fn);
   let openTransactions = 0;
   const services = new Map<string, unknown>();
   let started = false;
@@ -249,7 +252,7 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
       openTransactions++;
       const tags = new Set<string>();
       try {
-        const result = await storage.db.transaction().execute((trx) => {
+        const result = await runTransaction((trx) => {
           const tx = makeTx(trx, tags);
           return currentTx.run(tx, () => fn(tx));
         });

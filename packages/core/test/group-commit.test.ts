@@ -3,6 +3,7 @@
  * acknowledged only after an fdatasync of the WAL that started after it, and
  * concurrent commits share those syncs instead of paying one each.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPlinth, defineModule } from '../src/index.js';
@@ -46,9 +47,10 @@ describe('SQLite group commit', () => {
     expect(plinth.storage.groupCommitStats!()!.flushes).toBe(before.flushes + 2);
   });
 
-  it('lets concurrent commits share syncs, and loses none of them', async () => {
+  it('lets concurrent transactions share commits and syncs, and loses none of them', async () => {
     const plinth = await open();
     const before = { ...plinth.storage.groupCommitStats!()! };
+    const batchesBefore = plinth.storage.transactionBatchStats!();
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         plinth.transaction(async (tx) => {
@@ -57,13 +59,53 @@ describe('SQLite group commit', () => {
       ),
     );
     const after = plinth.storage.groupCommitStats!()!;
-    expect(after.flushes - before.flushes).toBe(50);
+    const batches = plinth.storage.transactionBatchStats!();
+    // The 50 transactions shared SQLite commits (each in its own savepoint), and those commits shared syncs.
+    expect(batches.transactions - batchesBefore.transactions).toBe(50);
+    const commits = batches.commits - batchesBefore.commits;
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThan(50);
+    expect(after.flushes - before.flushes).toBe(commits);
     expect(after.syncs - before.syncs).toBeGreaterThanOrEqual(1);
-    expect(after.syncs - before.syncs).toBeLessThan(50);
+    expect(after.syncs - before.syncs).toBeLessThanOrEqual(commits);
     const { n } = (await plinth.db.selectFrom('hits').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()) as { n: number };
     expect(Number(n)).toBe(50);
     const metrics = await plinth.metrics.getSingleMetricAsString('plinth_db_group_commit_total');
     expect(metrics).toContain(`plinth_db_group_commit_total{kind="flushes"} ${after.flushes}`);
+    expect(metrics).toContain(`plinth_db_group_commit_total{kind="transactions"} ${batches.transactions}`);
+  });
+
+  it('rolls back only the failing transaction of a shared commit; each runs in its caller\'s async context', async () => {
+    const plinth = await open();
+    const caller = new AsyncLocalStorage<number>();
+    const seen: (number | undefined)[] = [];
+    const batchesBefore = plinth.storage.transactionBatchStats!();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        caller.run(i, () =>
+          plinth.transaction(async (tx) => {
+            await tx.db.insertInto('hits').values({ id: `a${i}` }).execute();
+            await new Promise((resolve) => setImmediate(resolve));
+            seen[i] = caller.getStore();
+            await tx.db.insertInto('hits').values({ id: `b${i}` }).execute();
+            if (i % 5 === 3) throw new Error(`boom ${i}`);
+            // A unique violation inside a transaction fails that transaction only.
+            if (i === 7) await tx.db.insertInto('hits').values({ id: 'a0' }).execute();
+          }),
+        ),
+      ),
+    );
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([3, 7, 8, 13, 18]);
+    expect((results[3] as PromiseRejectedResult).reason.message).toBe('boom 3');
+    expect((results[7] as PromiseRejectedResult).reason.code).toBe('storage.conflict');
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const ids = (await plinth.db.selectFrom('hits').select('id').execute()).map((r) => r.id as string).sort();
+    const kept = Array.from({ length: 20 }, (_, i) => i).filter((i) => !failed.includes(i));
+    expect(ids).toEqual(kept.flatMap((i) => [`a${i}`, `b${i}`]).sort());
+    const batches = plinth.storage.transactionBatchStats!();
+    expect(batches.transactions - batchesBefore.transactions).toBe(kept.length);
+    expect(batches.commits - batchesBefore.commits).toBeLessThan(kept.length);
   });
 
   it('checkpoints in a worker, not in the committing connection: the database file fills while the WAL is far below SQLite\'s own threshold', async () => {

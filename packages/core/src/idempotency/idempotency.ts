@@ -11,7 +11,7 @@
  * - record: the status, headers and body of the first answer, encrypted, replayed to retries.
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Actor } from '../auth.js';
 import { PlinthError } from '../errors.js';
 import type { KernelContext } from '../module.js';
@@ -92,6 +92,13 @@ interface KeyRow {
 }
 
 const MAC_CONTEXT = 'idempotency';
+const completeText = (p: (n: number) => string) =>
+  `update "${IDEMPOTENCY_TABLE}" set "status" = ${p(1)}, "response" = ${p(2)}, "locked_until" = null, "expires_at" = ${p(3)} where "id" = ${p(4)} and "lease" = ${p(5)}`;
+const claimText = (p: (n: number) => string) =>
+  `insert into "${IDEMPOTENCY_TABLE}" ("id", "scope", "key", "fingerprint", "lease", "locked_until", "status", "response", "created_at", "expires_at") ` +
+  `values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, null, null, ${p(7)}, ${p(8)}) on conflict ("scope", "key") do nothing`;
+const claimSql = { sqlite: claimText(() => '?'), postgres: claimText((n) => `$${n}`) } as const;
+const completeSql = { sqlite: completeText(() => '?'), postgres: completeText((n) => `$${n}`) } as const;
 const PRUNE_INTERVAL_MS = 60_000;
 const PRUNE_BATCH = 500;
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
@@ -129,18 +136,17 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
     return {
       async complete(response) {
         once();
-        const result = await db()
-          .updateTable(IDEMPOTENCY_TABLE)
-          .set({
-            status: response.status,
-            response: kernel.secrets.encrypt(JSON.stringify(response), context(row)),
-            locked_until: null,
-            expires_at: iso(clock.now() + ttlMs),
-          })
-          .where('id', '=', row.id)
-          .where('lease', '=', row.lease)
-          .executeTakeFirst();
-        return Number(result.numUpdatedRows) > 0;
+        // Fixed text (every idempotent POST records its answer): no query building.
+        const result = await db().executeQuery(
+          CompiledQuery.raw(completeSql[kernel.storage.dialect], [
+            response.status,
+            kernel.secrets.encrypt(JSON.stringify(response), context(row)),
+            iso(clock.now() + ttlMs),
+            row.id,
+            row.lease,
+          ]),
+        );
+        return Number(result.numAffectedRows ?? 0) > 0;
       },
       async release() {
         once();
@@ -179,7 +185,15 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
     );
   }
 
+  // `exclusive` and `beginInTransaction` identify the same request: the canonical JSON and the HMAC once.
+  const identified = new WeakMap<IdempotentRequest, ReturnType<typeof computeIdentity>>();
   function identify(request: IdempotentRequest) {
+    let identity = identified.get(request);
+    if (!identity) identified.set(request, (identity = computeIdentity(request)));
+    return identity;
+  }
+
+  function computeIdentity(request: IdempotentRequest) {
     const key = checkIdempotencyKey(request.key);
     const material = `${request.method.toUpperCase()} ${request.target}\n${request.body === undefined ? '' : canonicalJson(request.body)}`;
     const fingerprint = kernel.secrets.mac(material, MAC_CONTEXT);
@@ -223,12 +237,10 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
         if (rows[0].inserted) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
       }
       if (!combined) {
-        const inserted = await db()
-          .insertInto(IDEMPOTENCY_TABLE)
-          .values({ id, scope, key, ...fresh })
-          .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
+        const inserted = await db().executeQuery(
+          CompiledQuery.raw(claimSql[kernel.storage.dialect], [id, scope, key, fresh.fingerprint, fresh.lease, fresh.locked_until, fresh.created_at, fresh.expires_at]),
+        );
+        if (Number(inserted.numAffectedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
       }
 
       const row = (await db().selectFrom(IDEMPOTENCY_TABLE).selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst()) as KeyRow | undefined;

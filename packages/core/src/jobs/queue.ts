@@ -10,6 +10,13 @@ import { JOBS_TABLE } from './migrations.js';
 import { DEFAULT_QUEUE, isQueueName, type JobRegistry } from './registry.js';
 import { iso, type JobRow, toJob } from './rows.js';
 import type { EnqueueOptions, Job, JobQuery } from './types.js';
+import { FixedInsert } from '../storage/fixed-insert.js';
+
+/** A job without a unique key: a plain insert, compiled once (the hot path: an order's expiry job). */
+const JOB_INSERT = new FixedInsert<JobRow>(JOBS_TABLE, [
+  'id', 'type', 'queue', 'state', 'payload', 'priority', 'run_at', 'attempts', 'max_attempts', 'unique_key', 'ordering_key', 'order_seq',
+  'traceparent', 'locked_by', 'locked_until', 'last_error', 'created_at', 'updated_at', 'finished_at',
+]);
 
 /** A page of a cursor-paginated list. */
 export interface JobPage {
@@ -158,7 +165,7 @@ export function createJobQueue(deps: JobQueueDeps): JobQueue {
     async enqueue(type, payload, options = {}) {
       const { row, value } = buildJobRow(deps, type, payload, options);
       if (row.unique_key === null) {
-        await executeLater(deps.db, deps.db.insertInto(JOBS_TABLE).values(row)); // a fresh id: nothing to read back
+        await executeLater(deps.db, JOB_INSERT.compile(storage.dialect, [row])); // a fresh id: nothing to read back
         enqueued.fire();
         return toJob(storage, { ...row, payload: value });
       }

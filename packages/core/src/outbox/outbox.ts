@@ -5,6 +5,7 @@ import { PlinthError } from '../errors.js';
 import type { IdGenerator } from '../ids.js';
 import type { Migration } from '../migrations/migration.js';
 import { executeLater } from '../storage/error-mapping.js';
+import { FixedInsert } from '../storage/fixed-insert.js';
 import type { Storage } from '../storage/storage.js';
 import { currentTraceparent } from '../trace/context.js';
 
@@ -49,6 +50,11 @@ export const outboxMigration: Migration = {
   },
 };
 
+/** An event's row: a plain insert, compiled once (every transaction that emits writes one). */
+const OUTBOX_INSERT = new FixedInsert<Record<'id' | 'type' | 'aggregate_type' | 'aggregate_id' | 'payload' | 'created_at' | 'traceparent', unknown>>(OUTBOX_TABLE, [
+  'id', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'created_at', 'traceparent',
+]);
+
 /** Validates an event against its declared schema and writes it with the transaction's connection. */
 export async function writeOutboxEvent(
   trx: Kysely<any>,
@@ -76,17 +82,17 @@ export async function writeOutboxEvent(
   // Nothing is read back: on PostgreSQL the row goes out with the transaction's next statement.
   await executeLater(
     trx,
-    trx
-    .insertInto(OUTBOX_TABLE)
-    .values({
-      id: row.id,
-      type: row.type,
-      aggregate_type: row.aggregateType,
-      aggregate_id: row.aggregateId,
-      payload: deps.storage.toJson(row.payload),
-      created_at: row.createdAt,
-      traceparent: (row.traceparent = currentTraceparent() ?? null),
-    }),
+    OUTBOX_INSERT.compile(deps.storage.dialect, [
+      {
+        id: row.id,
+        type: row.type,
+        aggregate_type: row.aggregateType,
+        aggregate_id: row.aggregateId,
+        payload: deps.storage.toJson(row.payload),
+        created_at: row.createdAt,
+        traceparent: (row.traceparent = currentTraceparent() ?? null),
+      },
+    ]),
   );
   return row;
 }

@@ -40,8 +40,8 @@ const later = new WeakSet<CompiledQuery>();
  * commit, mapped as usual, and roll the transaction back: use it only for rows whose failure
  * is a bug, not an answer (fresh ids, outbox events, order lines).
  */
-export async function executeLater(db: Kysely<any>, query: Compilable): Promise<void> {
-  const compiled = query.compile();
+export async function executeLater(db: Kysely<any>, query: Compilable | CompiledQuery): Promise<void> {
+  const compiled = 'compile' in query ? query.compile() : query;
   if (compiled.query.kind !== 'InsertQueryNode' || (compiled.query as { returning?: unknown }).returning) {
     throw new Error('executeLater takes an INSERT without RETURNING');
   }

@@ -82,6 +82,15 @@ export interface Storage {
    * disk and how many WAL syncs served them. Undefined elsewhere.
    */
   groupCommitStats?(): { flushes: number; syncs: number } | undefined;
+  /**
+   * SQLite: runs `fn` as a transaction whose commit may be shared (see `TransactionBatcher`):
+   * transactions waiting for the one connection run one after another in one `BEGIN
+   * IMMEDIATE` … `COMMIT`, each in a savepoint of its own (a failure rolls back only its own
+   * writes), and resolve after that commit. Undefined on PostgreSQL (one transaction per connection).
+   */
+  batchedTransaction?<T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T>;
+  /** SQLite: how many transactions committed, in how many SQLite commits (see `batchedTransaction`). */
+  transactionBatchStats?(): { transactions: number; commits: number };
   /** SQLite: `changeVersion` also sees other processes' commits. PostgreSQL: it cannot, so caches bound staleness by age. */
   readonly seesOtherProcesses: boolean;
   /**

@@ -3,6 +3,7 @@ import type { Money } from '../../contract/money.js';
 import { isPlinthError, PlinthError } from '../../errors.js';
 import type { KernelContext } from '../../module.js';
 import { executeLater } from '../../storage/error-mapping.js';
+import { FixedInsert } from '../../storage/fixed-insert.js';
 import type { AuditService } from '../audit/index.js';
 import { pageOf } from '../catalog/keyset.js';
 import type { CatalogService } from '../catalog/service.js';
@@ -69,6 +70,9 @@ const ORDER_COLUMNS = [
 ] as const;
 const ITEM_COLUMNS = ['order_id', 'line', 'sku', 'product_id', 'name', 'quantity', 'unit_price', 'line_total'] as const;
 const EXPIRY_BATCH = 100;
+// An order's rows: plain inserts compiled once per row count, not built on every order.
+const ORDER_INSERT = new FixedInsert<OrderRow>('orders', ORDER_COLUMNS);
+const ITEM_INSERT = new FixedInsert<ItemRow>('order_items', ITEM_COLUMNS);
 
 const isSafeAmount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const ownerOf = (actor: Actor | null): string | null => (actor?.kind === 'user' || actor?.kind === 'api_key' ? actor.userId : null);
@@ -240,11 +244,11 @@ export function createOrdersService(kernel: KernelContext, options: OrdersModule
         };
         // The order's rows are not read back: on PostgreSQL they go out in one statement with the
         // reservations, the event and the expiry job, just before the recorded answer and the commit.
-        await executeLater(db(), db().insertInto('orders').values(row));
+        await executeLater(db(), ORDER_INSERT.compile(kernel.storage.dialect, [row]));
         const itemRows: ItemRow[] = items.map((i, line) => ({
           order_id: id, line, sku: i.sku, product_id: i.productId, name: i.name, quantity: i.quantity, unit_price: i.unitPrice, line_total: i.lineTotal,
         }));
-        await executeLater(db(), db().insertInto('order_items').values(itemRows));
+        await executeLater(db(), ITEM_INSERT.compile(kernel.storage.dialect, itemRows));
         const result = toOrder(row, itemRows);
         await kernel.emit({
           type: 'order.created',

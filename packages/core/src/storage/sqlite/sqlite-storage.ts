@@ -4,6 +4,7 @@ import type { Storage } from '../storage.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { sqliteFullText } from './sqlite-full-text.js';
+import { TransactionBatcher } from './transaction-batch.js';
 
 export function createSqliteStorage(options: SqliteDriverOptions): Storage {
   const driver = new SqliteDriver(options);
@@ -15,6 +16,7 @@ export function createSqliteStorage(options: SqliteDriverOptions): Storage {
   };
   const writes = { count: 0 };
   const db = new Kysely<any>({ dialect: withErrorMapping(dialect, mapSqliteError, writes) });
+  const batcher = new TransactionBatcher(db);
   let closed = false;
 
   return {
@@ -46,6 +48,8 @@ export function createSqliteStorage(options: SqliteDriverOptions): Storage {
     changeVersion: () => writes.count + driver.dataVersion(),
     seesOtherProcesses: true,
     groupCommitStats: () => driver.walSyncStats(),
+    batchedTransaction: (fn) => batcher.run(fn),
+    transactionBatchStats: () => ({ ...batcher.stats }),
     async close() {
       if (closed) return;
       closed = true;
