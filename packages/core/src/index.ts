@@ -35,7 +35,7 @@ export { createStorage } from './storage/create-storage.js';
 export { parseDatabaseUrl, redactUrl } from './storage/url.js';
 export type { Registry } from './metrics.js';
 export { runWithTrace, currentTraceparent, traceIdOf, childTraceparent } from './trace/context.js';
-export { loadOpenTelemetry, startSpan } from './trace/otel.js';
+export { loadOpenTelemetry, spansWanted, startSpan } from './trace/otel.js';
 export type { SpanHandle } from './trace/otel.js';
 export { createRateLimiter, rateLimitExceeded, DEFAULT_ROUTE_LIMITS, createMemoryRateLimitStore, createRedisRateLimitStore, GCRA_SCRIPT } from './rate-limit/index.js';
 export type { RateLimiter, RateLimitRequest, RateLimitDecision, RateLimitHeaders, RateLimiterOptions, RateLimitStore, RedisRateLimitStoreOptions, Rate, BucketCheck, BucketOutcome } from './rate-limit/index.js';

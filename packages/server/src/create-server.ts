@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   type Actor, type EventStream, type IdempotencyLease, type IdempotentRequest, isPreparedJson, type RateLimitDecision, loadOpenTelemetry, type Plinth, rateLimitExceeded, type RecordedResponse,
-  type RouteImplementation, runInLogScope, runWithTrace, type SpanHandle, startSpan, unauthenticated,
+  type RouteImplementation, runInLogScope, runWithTrace, type SpanHandle, spansWanted, startSpan, unauthenticated,
 } from '@plinth/core';
 import { type OpenApiInfo, PlinthError, type RouteDef, type StreamedBody } from '@plinth/core/contract';
 import { readJsonBody, readJsonBodyText } from './body.js';
@@ -200,8 +200,10 @@ export function createServer(plinth: Plinth, options: ServerOptions = {}): Plint
       const route = impl.route;
       x.routeLabel = route.path;
       const incoming = req.headers.traceparent;
-      x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
-      if (x.span) scope.useSpan(x.span);
+      if (spansWanted()) {
+        x.span = startSpan(`${method} ${route.path}`, 'server', typeof incoming === 'string' ? incoming.trim() : undefined, { 'http.request.method': method, 'http.route': route.path, 'url.path': path });
+        if (x.span) scope.useSpan(x.span);
+      }
       const ip = clientIp(req, trustProxy);
       const eligible = !route.permission && !route.body && route.responseType !== 'event-stream' && route.responseType !== 'stream'
         && !(method === 'POST' && req.headers['idempotency-key'] !== undefined) && !bodyPending(req);

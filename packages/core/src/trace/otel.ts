@@ -8,12 +8,15 @@ import type * as OtelApi from '@opentelemetry/api';
  * and nothing is loaded.
  */
 let api: typeof OtelApi | null | undefined;
+/** The provider behind the global proxy until an SDK registers one (nothing records). */
+let noopProvider: unknown;
 
 /** Loads `@opentelemetry/api` once, when installed; `null` when it is not. */
 export async function loadOpenTelemetry(): Promise<typeof OtelApi | null> {
   if (api !== undefined) return api;
   try {
     api = await import('@opentelemetry/api');
+    noopProvider = new api.ProxyTracerProvider().getDelegate();
   } catch {
     api = null;
   }
@@ -35,9 +38,21 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
  * A span whose parent is `parent` (a `traceparent`, when valid), or `undefined`
  * when the API is not loaded or no tracer provider records spans.
  */
+/**
+ * Whether a span started now could record: the API is loaded and an SDK registered a tracer
+ * provider. Checked before a span's name and attributes are even built (the no-op path of the
+ * API still makes a tracer and a span per call).
+ */
+export function spansWanted(): boolean {
+  const otel = api;
+  if (!otel) return false;
+  const provider = otel.trace.getTracerProvider();
+  return !(provider instanceof otel.ProxyTracerProvider && provider.getDelegate() === noopProvider);
+}
+
 export function startSpan(name: string, kind: 'server' | 'consumer', parent: string | undefined, attributes: Record<string, string | number>): SpanHandle | undefined {
   const otel = api;
-  if (!otel) return undefined;
+  if (!otel || !spansWanted()) return undefined;
   let ctx = otel.context.active();
   const m = parent ? TRACEPARENT.exec(parent) : null;
   if (m) ctx = otel.trace.setSpanContext(ctx, { traceId: m[1]!, spanId: m[2]!, traceFlags: Number.parseInt(m[3]!, 16), isRemote: true });
