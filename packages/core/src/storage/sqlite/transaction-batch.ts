@@ -54,7 +54,11 @@ export class TransactionBatcher {
 
   run<T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn: bindAsyncSlots(AsyncResource.bind(fn)), resolve: resolve as (value: unknown) => void, reject });
+      // The caller's context, for when the batch gets to it (not `AsyncResource.bind`: it makes two
+      // deprecation wrappers per call).
+      const resource = new AsyncResource('plinth.transaction');
+      const inContext = (trx: Kysely<any>) => resource.runInAsyncScope(fn, undefined, trx);
+      this.#queue.push({ fn: bindAsyncSlots(inContext), resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) void this.#drain();
     });
   }
