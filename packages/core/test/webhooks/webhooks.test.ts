@@ -101,9 +101,10 @@ describe.each(dialects)('webhooks on %s', (dialect) => {
     expect(verify('whsec_' + Buffer.alloc(32, 1).toString('base64'), third.headers, third.body)).toBe(false);
     expect(verify(secret, third.headers, third.body.replace('order.created', 'order.paid'))).toBe(false);
     expect(JSON.parse(third.body)).toMatchObject({ type: 'order.created', data: { id: order.id } });
-    // The schedule: 200 ms after the 500, then 400 ms after the timeout (300 ms).
+    // The schedule: 200 ms after the 500, then 400 ms after the timeout (300 ms). The timeout counts
+    // from the attempt's start, which the receiver sees a few ms later (connect, send) on a busy box.
     expect(second.at - first.at).toBeGreaterThanOrEqual(200);
-    expect(third.at - second.at).toBeGreaterThanOrEqual(700);
+    expect(third.at - second.at).toBeGreaterThanOrEqual(700 - 50);
 
     const [delivery] = (await deliveries()).body.data;
     expect(delivery).toMatchObject({ eventType: 'order.created', status: 'succeeded', attempts: 3, lastStatusCode: 200, lastError: null });
