@@ -42,3 +42,24 @@ export function compileOnce<K extends string>(names: readonly K[], build: (value
     },
   };
 }
+
+/**
+ * `compileOnce` for a statement whose shape follows a list (an `in` list, a `case` arm per item):
+ * compiled once per number of values. `build` receives one placeholder per value, in order
+ * (the same placeholder may be used several times); `run` takes the values in that order.
+ */
+export function compileOncePerLength(build: (values: readonly unknown[]) => Compilable<unknown>) {
+  const byLength = new Map<number, ReturnType<typeof compileOnce<string>>>();
+  return {
+    run<R = unknown>(db: Kysely<any>, values: readonly unknown[]): Promise<QueryResult<R>> {
+      let statement = byLength.get(values.length);
+      if (!statement) {
+        // Named by position: "0", "1", … so that the list itself is the record of values.
+        const names = values.map((_, i) => String(i));
+        statement = compileOnce(names, (named) => build(names.map((name) => named[name])));
+        byLength.set(values.length, statement);
+      }
+      return statement.run<R>(db, values as unknown as Record<string, unknown>);
+    },
+  };
+}

@@ -112,7 +112,7 @@ class MappedConnection implements DatabaseConnection {
 }
 
 /** Anything but a SELECT (built, or raw text starting with `select`) may change data. */
-function mayWrite(query: CompiledQuery): boolean {
+export function mayWrite(query: CompiledQuery): boolean {
   const kind = query.query?.kind;
   return kind !== 'SelectQueryNode' && !(kind === 'RawNode' && /^\s*select\b/i.test(query.sql));
 }

@@ -4,6 +4,7 @@ import { canonicalJson } from '../../canonical-json.js';
 import { PlinthError } from '../../errors.js';
 import type { KernelContext } from '../../module.js';
 import { searchTerms } from '../../storage/full-text.js';
+import { compileOncePerLength } from '../../storage/compile-once.js';
 import type { AuditService } from '../audit/index.js';
 import type { Caller } from '../identity/types.js';
 import type { InventoryService } from '../inventory/service.js';
@@ -61,6 +62,15 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
   const audit = () => kernel.service<AuditService>('audit');
   const inventory = () => kernel.optionalService<InventoryService>('inventory');
   const notFound = () => catalogError('catalog.product_not_found', 'No such product');
+
+  // Every order looks its SKUs up: compiled once per number of SKUs, not built on every order.
+  const sellableRows = compileOncePerLength((skus) =>
+    kernel.storage.db
+      .selectFrom('product_skus as s')
+      .innerJoin('products as p', 'p.id', 's.product_id')
+      .select(['s.sku', 's.product_id', 's.name as sku_name', 's.price_amount', 's.currency', 'p.name as product_name', 'p.status'])
+      .where('s.sku', 'in', skus),
+  );
 
   /** Staff (holders of `products:write`) see archived products; nobody else learns they exist. */
   const seesArchived = (actor: Actor | null) => (actor ? kernel.can(actor, 'products:write') : Promise.resolve(false));
@@ -413,12 +423,7 @@ export function createCatalogService(kernel: KernelContext): CatalogService {
     async sellable(skus) {
       const out = new Map<string, SellableSku>();
       if (skus.length === 0) return out;
-      const rows = (await db()
-        .selectFrom('product_skus as s')
-        .innerJoin('products as p', 'p.id', 's.product_id')
-        .select(['s.sku', 's.product_id', 's.name as sku_name', 's.price_amount', 's.currency', 'p.name as product_name', 'p.status'])
-        .where('s.sku', 'in', skus)
-        .execute()) as { sku: string; product_id: string; sku_name: string | null; price_amount: number; currency: string; product_name: string; status: string }[];
+      const { rows } = await sellableRows.run<{ sku: string; product_id: string; sku_name: string | null; price_amount: number; currency: string; product_name: string; status: string }>(db(), skus);
       for (const r of rows) {
         out.set(r.sku, {
           sku: r.sku,

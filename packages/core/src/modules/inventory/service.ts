@@ -2,7 +2,9 @@ import { type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
 import type { adjustmentReasons, adjustmentSchema, stockSchema } from '../../contract/inventory.js';
 import type { KernelContext } from '../../module.js';
+import { compileOncePerLength } from '../../storage/compile-once.js';
 import { executeLater } from '../../storage/error-mapping.js';
+import { FixedInsert } from '../../storage/fixed-insert.js';
 import type { AuditService } from '../audit/index.js';
 import { pageOf } from '../catalog/keyset.js';
 import type { CatalogService } from '../catalog/service.js';
@@ -58,6 +60,12 @@ interface ItemRow {
   updated_at: string | null;
 }
 
+// A reservation per SKU of an order: a plain insert compiled once per row count.
+const RESERVATION_INSERT = new FixedInsert<{ reference: string; sku: string; quantity: number; status: string; expires_at: string | null; created_at: string; updated_at: string }>(
+  'inventory_reservations',
+  ['reference', 'sku', 'quantity', 'status', 'expires_at', 'created_at', 'updated_at'],
+);
+
 const toStock = (sku: string, row: ItemRow | undefined): Stock => ({
   sku,
   onHand: Number(row?.on_hand ?? 0),
@@ -78,6 +86,29 @@ export function createInventoryService(kernel: KernelContext): InventoryService 
   const now = () => new Date(kernel.clock.now()).toISOString();
   const audit = () => kernel.service<AuditService>('audit');
   const catalog = () => kernel.service<CatalogService>('catalog');
+
+  /**
+   * `reserve`'s statement, compiled once per number of SKUs; values: the time, the SKUs (sorted),
+   * their quantities. The whole rule in one statement: no read-modify-write, so concurrent buyers
+   * cannot oversell. Each SKU's row is updated only while it has the units; PostgreSQL locks the
+   * rows first, in SKU order (two orders for the same SKUs cannot deadlock); SQLite has one writer.
+   */
+  const reserveRows = compileOncePerLength((values) => {
+    const n = (values.length - 1) / 2;
+    const [at, skus, quantities] = [values[0], values.slice(1, 1 + n), values.slice(1 + n)];
+    const wanted = sql<number>`case ${sql.ref('sku')} ${sql.join(
+      skus.map((sku, i) => sql`when ${sku} then cast(${quantities[i]} as integer)`),
+      sql` `,
+    )} end`;
+    const locked = kernel.storage.forUpdate(kernel.storage.db.selectFrom('inventory_items').select('sku').where('sku', 'in', skus).orderBy('sku'));
+    return kernel.storage.db
+      .with('locked', () => locked)
+      .updateTable('inventory_items')
+      .set((eb) => ({ reserved: eb('reserved', '+', wanted), updated_at: at }))
+      .where(sql<boolean>`sku in (select sku from locked)`)
+      .where((eb) => eb(eb('on_hand', '-', eb.ref('reserved')), '>=', wanted))
+      .returning(['sku', 'on_hand', 'reserved', 'low_stock_threshold']);
+  });
 
   async function knownSku(sku: string): Promise<void> {
     if (!(await catalog().sellable([sku])).has(sku)) throw inventoryError('inventory.sku_not_found', 'No such SKU');
@@ -228,24 +259,7 @@ export function createInventoryService(kernel: KernelContext): InventoryService 
       // One lock order for everyone (by SKU): two orders for the same SKUs cannot deadlock on PostgreSQL.
       const sorted = [...items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
       const at = now();
-      // The whole rule in one statement: no read-modify-write, so concurrent buyers cannot oversell.
-      // Each SKU's row is updated only while it has the units; PostgreSQL locks the rows first, in
-      // SKU order (two orders for the same SKUs cannot deadlock); SQLite has one writer.
-      const wanted = sql<number>`case ${sql.ref('sku')} ${sql.join(
-        sorted.map((i) => sql`when ${i.sku} then cast(${i.quantity} as integer)`),
-        sql` `,
-      )} end`;
-      const locked = kernel.storage.forUpdate(
-        db().selectFrom('inventory_items').select('sku').where('sku', 'in', sorted.map((i) => i.sku)).orderBy('sku'),
-      );
-      const updated = (await db()
-        .with('locked', () => locked)
-        .updateTable('inventory_items')
-        .set((eb) => ({ reserved: eb('reserved', '+', wanted), updated_at: at }))
-        .where(sql<boolean>`sku in (select sku from locked)`)
-        .where((eb) => eb(eb('on_hand', '-', eb.ref('reserved')), '>=', wanted))
-        .returning(['sku', 'on_hand', 'reserved', 'low_stock_threshold'])
-        .execute()) as ItemRow[];
+      const { rows: updated } = await reserveRows.run<ItemRow>(db(), [at, ...sorted.map((i) => i.sku), ...sorted.map((i) => i.quantity)]);
       const bySku = new Map(updated.map((r) => [r.sku, r]));
       const short = sorted.find((item) => !bySku.has(item.sku));
       if (short) {
@@ -255,9 +269,10 @@ export function createInventoryService(kernel: KernelContext): InventoryService 
       const rows = sorted.map((item) => bySku.get(item.sku)!);
       await executeLater(
         db(),
-        db()
-          .insertInto('inventory_reservations')
-          .values(sorted.map((i) => ({ reference, sku: i.sku, quantity: i.quantity, status: 'active', expires_at: expiresAt, created_at: at, updated_at: at }))),
+        RESERVATION_INSERT.compile(
+          kernel.storage.dialect,
+          sorted.map((i) => ({ reference, sku: i.sku, quantity: i.quantity, status: 'active', expires_at: expiresAt, created_at: at, updated_at: at })),
+        ),
       );
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;

@@ -32,18 +32,19 @@ export class SqliteConnection implements DatabaseConnection {
     return statement;
   }
 
+  /** Runs `query` at once (better-sqlite3 is synchronous); throws the driver's error. */
+  executeSync<R>(query: CompiledQuery): QueryResult<R> {
+    const statement = this.#prepare(query.sql);
+    const params = query.parameters.map(bindable);
+    if (statement.reader) return { rows: statement.all(params) as R[] };
+    const { changes, lastInsertRowid } = statement.run(params);
+    if (!/^\s*begin\b/i.test(query.sql)) this.#written = true;
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  }
+
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     try {
-      const statement = this.#prepare(query.sql);
-      const params = query.parameters.map(bindable);
-      if (statement.reader) return Promise.resolve({ rows: statement.all(params) as R[] });
-      const { changes, lastInsertRowid } = statement.run(params);
-      if (!/^\s*begin\b/i.test(query.sql)) this.#written = true;
-      return Promise.resolve({
-        numAffectedRows: BigInt(changes),
-        insertId: BigInt(lastInsertRowid),
-        rows: [],
-      });
+      return Promise.resolve(this.executeSync<R>(query));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, createQueryId, type DatabaseConnection, type Driver, type QueryCompiler } from 'kysely';
+import { CompiledQuery, createQueryId, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult } from 'kysely';
 import { parseSavepointCommand } from './savepoint.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SAFETY_PAGES, WalCheckpointer } from './wal-checkpointer.js';
@@ -100,6 +100,16 @@ export class SqliteDriver implements Driver {
     await previous;
     this.#release = release;
     return this.#connection!;
+  }
+
+  /**
+   * Runs `query` at once on the connection, without the promise chain of a Kysely query: for
+   * the holder of the connection only (a transaction between its begin and its commit), which
+   * runs nothing else on it meanwhile. Throws the driver's error.
+   */
+  executeHeld<R>(query: CompiledQuery): QueryResult<R> {
+    if (!this.#connection || !this.#release) throw new Error('The SQLite connection is not held');
+    return this.#connection.executeSync<R>(query);
   }
 
   async releaseConnection(): Promise<void> {

@@ -1,5 +1,5 @@
-import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql, type Dialect } from 'kysely';
-import { withErrorMapping } from '../error-mapping.js';
+import { type CompiledQuery, Kysely, type QueryResult, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql, type Dialect } from 'kysely';
+import { mayWrite, withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
 import { SqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
 import { mapSqliteError } from './sqlite-errors.js';
@@ -16,7 +16,17 @@ export function createSqliteStorage(options: SqliteDriverOptions): Storage {
   };
   const writes = { count: 0 };
   const db = new Kysely<any>({ dialect: withErrorMapping(dialect, mapSqliteError, writes) });
-  const batcher = new TransactionBatcher(db);
+  // A batched transaction's statements, run at once on the connection it holds: errors mapped and writes counted as above.
+  const runHeld = <R>(query: CompiledQuery): QueryResult<R> => {
+    try {
+      return driver.executeHeld<R>(query);
+    } catch (error) {
+      throw mapSqliteError(error);
+    } finally {
+      if (mayWrite(query)) writes.count++;
+    }
+  };
+  const batcher = new TransactionBatcher(db, runHeld);
   let closed = false;
 
   return {
