@@ -10,13 +10,13 @@
  *   which another request may take the key over (the holder crashed).
  * - record: the status, headers and body of the first answer, encrypted, replayed to retries.
  */
-import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import type { Actor } from '../auth.js';
 import { PlinthError } from '../errors.js';
 import type { KernelContext } from '../module.js';
 import { macKeyId } from '../secrets/secret-box.js';
 import { canonicalJson } from '../canonical-json.js';
+import { pooledRandomBytes } from '../random-pool.js';
 import { IDEMPOTENCY_TABLE } from './migration.js';
 
 /** What identifies a request for idempotency. */
@@ -214,7 +214,7 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
       const now = clock.now();
       const fresh = {
         fingerprint,
-        lease: randomBytes(16).toString('base64url'),
+        lease: pooledRandomBytes(16).toString('base64url'),
         locked_until: iso(now + lockMs),
         status: null,
         response: null,

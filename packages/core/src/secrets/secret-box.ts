@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { PlinthError } from '../errors.js';
+import { pooledRandomBytes } from '../random-pool.js';
 
 /**
  * Encrypts what cannot be hashed (TOTP secrets, OIDC client secrets, signing
@@ -71,7 +72,7 @@ export function createSecretBox(keys: readonly EncryptionKey[]): SecretBox {
   return {
     currentKeyId: current.id,
     encrypt(plaintext, context) {
-      const iv = randomBytes(12);
+      const iv = pooledRandomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current.key, iv);
       cipher.setAAD(aad(context));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

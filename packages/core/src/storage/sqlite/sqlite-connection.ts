@@ -38,7 +38,7 @@ export class SqliteConnection implements DatabaseConnection {
     const params = query.parameters.map(bindable);
     if (statement.reader) return { rows: statement.all(params) as R[] };
     const { changes, lastInsertRowid } = statement.run(params);
-    if (!/^\s*begin\b/i.test(query.sql)) this.#written = true;
+    if (!this.#written && !/^\s*begin\b/i.test(query.sql)) this.#written = true;
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 
