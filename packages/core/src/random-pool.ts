@@ -18,3 +18,14 @@ export function pooledRandomBytes(size: number): Buffer {
   }
   return block.subarray(offset, (offset += size));
 }
+
+/** A random 32-bit unsigned integer from the same pooled bytes. */
+export function pooledRandomUint32(): number {
+  if (offset + 4 > block.length) {
+    block = randomBytes(BLOCK);
+    offset = 0;
+  }
+  const value = block.readUInt32LE(offset);
+  offset += 4;
+  return value;
+}

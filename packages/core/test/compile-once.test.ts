@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineModule, isPlinthError } from '../src/index.js';
-import { compileOnce } from '../src/storage/compile-once.js';
+import { compileOnce, compileOncePerLength } from '../src/storage/compile-once.js';
 import { dialects } from '../src/testing/index.js';
 import { useHarness } from './support/harness.js';
 
@@ -76,5 +76,19 @@ describe.each(dialects)('statements compiled once on %s', (dialect) => {
     expect(isPlinthError(duplicate) && duplicate.code).toBe('storage.conflict');
     const unused = compileOnce(['owner', 'id'], (v) => plinth.storage.db.selectFrom('notes').select('id').where('owner', '=', v.owner));
     await expect(unused.run(plinth.db, { owner: 'ann', id: 'n1' })).rejects.toThrow(/id not used/);
+  });
+
+  it('compiles a statement that follows a list once per length (compileOncePerLength), values in order', async () => {
+    const { plinth, insert } = await setUp();
+    for (const [id, owner] of [['n1', 'ann'], ['n2', 'bob'], ['n3', 'cy']]) await insert.run(plinth.db, { id, owner, body: null });
+    // The first value is used twice; the others make the `in` list.
+    const byOwners = compileOncePerLength((values) =>
+      plinth.storage.db.selectFrom('notes').select('id').where('owner', 'in', values.slice(1)).where('id', '!=', values[0]!).where('owner', '!=', values[0]!).orderBy('id'),
+    );
+    const ids = async (values: string[]) => (await byOwners.run<{ id: string }>(plinth.db, values)).rows.map((r) => r.id);
+    expect(await ids(['n2', 'ann', 'bob'])).toEqual(['n1']);
+    expect(await ids(['x', 'ann', 'bob', 'cy'])).toEqual(['n1', 'n2', 'n3']);
+    expect(await ids(['n1', 'ann'])).toEqual([]);
+    expect(await ids(['x', 'cy', 'bob'])).toEqual(['n2', 'n3']);
   });
 });

@@ -5,8 +5,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { statSync } from 'node:fs';
+import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createPlinth, defineModule } from '../src/index.js';
+import { compileOnce } from '../src/storage/compile-once.js';
 import { useHarness } from './support/harness.js';
 
 const counters = defineModule({
@@ -106,6 +108,33 @@ describe('SQLite group commit', () => {
     const batches = plinth.storage.transactionBatchStats!();
     expect(batches.transactions - batchesBefore.transactions).toBe(kept.length);
     expect(batches.commits - batchesBefore.commits).toBeLessThan(kept.length);
+  });
+
+  it('runs compiled statements of a batched transaction at once, as Kysely would: same rows, errors, rollbacks and change counts', async () => {
+    const plinth = await open();
+    const insert = compileOnce(['id'], (v) => plinth.storage.db.insertInto('hits').values({ id: v.id }));
+    const count = compileOnce([], () => plinth.storage.db.selectFrom('hits').select((eb) => eb.fn.countAll<number>().as('n')));
+    let kept: Kysely<any> | undefined;
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        plinth.transaction(async (tx) => {
+          kept = tx.db;
+          const version = plinth.storage.changeVersion();
+          const { numAffectedRows } = await insert.run(tx.db, { id: `c${i}` });
+          expect(numAffectedRows).toBe(1n);
+          expect(plinth.storage.changeVersion()).toBeGreaterThan(version); // a write, counted for the read caches
+          // A built query sees what the compiled one wrote: one connection, one transaction.
+          expect(await tx.db.selectFrom('hits').select('id').where('id', '=', `c${i}`).executeTakeFirst()).toEqual({ id: `c${i}` });
+          if (i === 4) await insert.run(tx.db, { id: 'c0' }); // mapped like any statement's error; rolls back this one only
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 10 }, (_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
+    expect((results[4] as PromiseRejectedResult).reason.code).toBe('storage.conflict');
+    expect((await count.run<{ n: number }>(plinth.db, {})).rows[0]!.n).toBe(9);
+    // After its commit, the transaction refuses statements, compiled or built.
+    await expect(Promise.resolve().then(() => insert.run(kept!, { id: 'late' }))).rejects.toThrow(/committed/);
+    await expect(kept!.insertInto('hits').values({ id: 'late' }).execute()).rejects.toThrow(/committed/);
   });
 
   it('checkpoints in a worker, not in the committing connection: the database file fills while the WAL is far below SQLite\'s own threshold', async () => {
