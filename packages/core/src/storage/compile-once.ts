@@ -43,6 +43,8 @@ export function compileOnce<K extends string>(names: readonly K[], build: (value
   };
 }
 
+const MAX_CACHED_LENGTH = 256;
+
 /**
  * `compileOnce` for a statement whose shape follows a list (an `in` list, a `case` arm per item):
  * compiled once per number of values. `build` receives one placeholder per value, in order
@@ -57,7 +59,8 @@ export function compileOncePerLength(build: (values: readonly unknown[]) => Comp
         // Named by position: "0", "1", … so that the list itself is the record of values.
         const names = values.map((_, i) => String(i));
         statement = compileOnce(names, (named) => build(names.map((name) => named[name])));
-        byLength.set(values.length, statement);
+        // Long lists are rare (an order has at most 100 lines): kept only up to a bound, so odd lengths cannot pile up.
+        if (values.length <= MAX_CACHED_LENGTH) byLength.set(values.length, statement);
       }
       return statement.run<R>(db, values as unknown as Record<string, unknown>);
     },
