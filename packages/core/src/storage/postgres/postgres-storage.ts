@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { combinePostgresInserts, withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
@@ -45,6 +45,16 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
+  // `preparedQuery`: statement texts that run as named prepared statements, on every connection.
+  const named = new Map<string, string>();
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    // Kysely sends `query(text, values)`: a registered text goes out as its named statement.
+    (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+      const name = typeof config === 'string' ? named.get(config) : undefined;
+      return name === undefined ? query(config, values, callback) : query({ name, text: config, values }, callback);
+    };
+  });
   const writes = { count: 0 };
   const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError, writes, combinePostgresInserts) });
   let closed = false;
@@ -74,6 +84,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
       } finally {
         writes.count++; // prepared statements are the hot writes (claims): count them for read caches
       }
+    },
+    preparedQuery(name, text, values) {
+      const known = named.get(text);
+      if (known !== name) {
+        if (known !== undefined || [...named.values()].includes(name)) throw new Error(`The prepared statement "${name}" is already used for another text`);
+        named.set(text, name);
+      }
+      return CompiledQuery.raw(text, values as unknown[]);
     },
     listen: (channel, onNotify) => createPostgresListener(options.connectionString, channel, onNotify),
     async ping() {
