@@ -47,12 +47,35 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   pool.on('error', () => {});
   // `preparedQuery`: statement texts that run as named prepared statements, on every connection.
   const named = new Map<string, string>();
+  // What Kysely sends through a client: `query(text, values)`, and the transaction's own texts.
   pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    // Kysely sends `query(text, values)`: a registered text goes out as its named statement.
+    const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    let beginPending = false;
     (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
-      const name = typeof config === 'string' ? named.get(config) : undefined;
-      return name === undefined ? query(config, values, callback) : query({ name, text: config, values }, callback);
+      if (typeof config !== 'string' || callback !== undefined) {
+        if (beginPending) {
+          beginPending = false;
+          // Sent first (a client runs its queries in order); a submittable (a cursor) is answered as itself, not awaited.
+          void send('begin').catch(() => {});
+        }
+        return send(config, values, callback);
+      }
+      const name = named.get(config);
+      const parameters = (values ?? []) as unknown[];
+      if (config === 'begin') {
+        // A transaction's BEGIN waits for its first statement and goes out with it, in one round trip.
+        // Kysely ends every transaction with `commit` or `rollback`, so the mark never outlives it.
+        beginPending = true;
+        return Promise.resolve(EMPTY_RESULT);
+      }
+      if (beginPending) {
+        beginPending = false;
+        // Nothing was sent: there is no transaction to end.
+        if (config === 'commit' || config === 'rollback') return Promise.resolve(EMPTY_RESULT);
+        if (name !== undefined || parameters.length > 0) return afterBegin(send, { name, text: config, values: parameters });
+        return send('begin').then(() => send(config, values)); // a simple-protocol text (a savepoint): on its own after BEGIN
+      }
+      return name === undefined ? send(config, values) : send({ name, text: config, values: parameters });
     };
   });
   const writes = { count: 0 };
@@ -111,6 +134,53 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
       await db.destroy();
     },
   };
+}
+
+/** What Kysely reads of an answer to `begin`, `commit` or `rollback`. */
+const EMPTY_RESULT = { command: null, rowCount: null, rows: [], fields: [] };
+
+/**
+ * Runs `statement` (extended protocol: parameters or a name) right after a BEGIN, both written
+ * at once and answered together: `begin` is parsed, bound and executed unnamed ahead of the
+ * statement's own messages, before its one Sync. The client sees one query with two results
+ * (as for a multi-statement text) and answers the statement's. An error in either fails the
+ * statement; the transaction is then open and failed, as after a failed first statement, and
+ * the caller's rollback ends it.
+ */
+function afterBegin(send: (query: pg.Query) => unknown, statement: { name: string | undefined; text: string; values: unknown[] }): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query({
+      text: statement.text,
+      values: statement.values,
+      ...(statement.name === undefined ? {} : { name: statement.name }),
+      callback: (error: Error | null, result: pg.QueryResult | pg.QueryResult[]) => {
+        if (error) reject(error);
+        else resolve(Array.isArray(result) ? result[result.length - 1]! : result);
+      },
+    } as pg.QueryConfig);
+    const internal = query as unknown as { submit(connection: ProtocolConnection): Error | null };
+    const submit = internal.submit.bind(query);
+    internal.submit = (connection) => {
+      connection.stream.cork?.();
+      try {
+        connection.parse({ text: 'begin', name: '', types: [] });
+        connection.bind({});
+        connection.execute({});
+        return submit(connection);
+      } finally {
+        connection.stream.uncork?.();
+      }
+    };
+    send(query);
+  });
+}
+
+/** The parts of pg's (untyped) protocol connection that `afterBegin` writes with. */
+interface ProtocolConnection {
+  stream: { cork?(): void; uncork?(): void };
+  parse(message: { text: string; name: string; types: unknown[] }): void;
+  bind(message: object): void;
+  execute(message: object): void;
 }
 
 /** A fixed 64-bit key for `pg_advisory_xact_lock` ("plinth" in ASCII). */
