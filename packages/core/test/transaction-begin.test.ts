@@ -89,6 +89,20 @@ describe.each(dialects)('transactions on %s', (dialect) => {
     expect(await notes()).toEqual(['x', 'z']);
   });
 
+  it('a named statement that failed to parse in a transaction is parsed again next time', async () => {
+    const { plinth } = await setup();
+    const text = { sqlite: 'insert into "later" ("id") values (?)', postgres: 'insert into "later" ("id") values ($1)' }[plinth.storage.dialect];
+    const insert = (id: string) => plinth.db.executeQuery(plinth.storage.preparedQuery?.('test_later_insert', text, [id]) ?? CompiledQuery.raw(text, [id]));
+    for (let i = 0; i < 3; i++) {
+      const error = await plinth.transaction(() => insert(`early-${i}`)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error); // no such table yet, on each connection
+    }
+    await sql`create table later (id text primary key)`.execute(plinth.db);
+    await Promise.all([plinth.transaction(() => insert('a')), plinth.transaction(() => insert('b'))]);
+    await plinth.transaction(() => insert('c'));
+    expect((await plinth.db.selectFrom('later').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+
   it('a transaction that ran no statement commits, or rolls back, without a trace', async () => {
     const { plinth, notes, insert } = await setup();
     expect(await plinth.transaction(async () => 'nothing')).toBe('nothing');

@@ -72,8 +72,12 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
         beginPending = false;
         // Nothing was sent: there is no transaction to end.
         if (config === 'commit' || config === 'rollback') return Promise.resolve(EMPTY_RESULT);
-        if (name !== undefined || parameters.length > 0) return afterBegin(send, { name, text: config, values: parameters });
-        return send('begin').then(() => send(config, values)); // a simple-protocol text (a savepoint): on its own after BEGIN
+        // With it: an unnamed statement with parameters, or a named one this connection has parsed
+        // (pg marks a name parsed on the first ParseComplete of its query, here BEGIN's).
+        const parsed = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+        if (name === undefined ? parameters.length > 0 : parsed[name] === config) return afterBegin(send, { name, text: config, values: parameters });
+        // On its own after BEGIN: a plain text (a savepoint), or a named statement's first use here.
+        return send('begin').then(() => (name === undefined ? send(config, values) : send({ name, text: config, values: parameters })));
       }
       return name === undefined ? send(config, values) : send({ name, text: config, values: parameters });
     };
@@ -140,7 +144,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
 const EMPTY_RESULT = { command: null, rowCount: null, rows: [], fields: [] };
 
 /**
- * Runs `statement` (extended protocol: parameters or a name) right after a BEGIN, both written
+ * Runs `statement` (extended protocol: parameters, or a name already parsed on this connection) right after a BEGIN, both written
  * at once and answered together: `begin` is parsed, bound and executed unnamed ahead of the
  * statement's own messages, before its one Sync. The client sees one query with two results
  * (as for a multi-statement text) and answers the statement's. An error in either fails the
