@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { loadBenchConfig } from './lib/config.mjs';
+import { cpuSince } from './lib/pg-cpu.mjs';
 import { isInterrupted, nextMessage, spawnTracked, stopChild } from './lib/processes.mjs';
 import { printConfig, printRatios, printTable, printTargets, printWarnings } from './lib/report.mjs';
 
@@ -226,6 +227,8 @@ async function runScenario(name, config, stamp) {
     const all = machineAfter.total - machineBefore.total;
     const machinePercent = all > 0 ? (busy / all) * os.cpus().length * 100 : 0;
     result.otherCpuPercent = Math.max(0, machinePercent - result.serverCpuPercent - result.loadGeneratorCpuPercent);
+    // PostgreSQL scenarios: the database backends' CPU per request (part of "other CPU").
+    result.databaseCpuUsPerRequest = cpuBefore.db && cpuAfter.db ? (cpuSince(cpuBefore.db, cpuAfter.db) / (cpuAfter.at - cpuBefore.at)) * 1e6 / result.requestsPerSec : null;
 
     if (result.otherCpuPercent >= OTHER_BUSY_PERCENT) {
       warnings.push(`other processes used ${Math.round(result.otherCpuPercent)}% of a core meanwhile: this measurement is noisy, run again on a quiet machine`);

@@ -5,30 +5,15 @@
  * PostgreSQL runs on a fresh database (PLINTH_TEST_POSTGRES_URL or the local
  * server), SQLite on a temp file with the default pragmas (synchronous=FULL).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPlinth, createWorker, defineModule } from '@plinth/core';
 import { createTestDatabase } from '@plinth/core/testing';
+import { backendCpuMs, cpuSince } from './pg-cpu.mjs';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
-const TICK_MS = 10; // /proc CPU times are in clock ticks (USER_HZ = 100 on Linux)
 
-/** CPU ms used so far by this database's PostgreSQL backends (the server is on this machine; 0 where /proc cannot tell). */
-async function backendCpuMs(plinth) {
-  const rows = await plinth.db.selectFrom('pg_stat_activity').select('pid').where('datname', '=', (eb) => eb.fn('current_database', [])).execute();
-  const byPid = new Map();
-  for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * TICK_MS);
-    } catch {
-      // another machine, or the backend has just gone
-    }
-  }
-  return byPid;
-}
-const cpuSince = (before, after) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
 const CONCURRENCY = 10;
 
 export async function measureJobs({ dialect, batchSize }) {
@@ -91,7 +76,7 @@ export async function measureJobs({ dialect, batchSize }) {
         return rows;
       };
     }
-    const dbBefore = dialect === 'postgres' ? await backendCpuMs(plinth) : undefined;
+    const dbBefore = dialect === 'postgres' ? await backendCpuMs(plinth.db) : undefined;
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await worker.start();
@@ -101,7 +86,7 @@ export async function measureJobs({ dialect, batchSize }) {
     if (process.env.BENCH_LOG) console.error('stop took', Math.round(performance.now() - stopAt), 'ms; held', worker.held, 'claims', stats);
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const dbCpuMs = dbBefore ? cpuSince(dbBefore, await backendCpuMs(plinth)) : undefined;
+    const dbCpuMs = dbBefore ? cpuSince(dbBefore, await backendCpuMs(plinth.db)) : undefined;
     const left = await plinth.db.selectFrom('plinth_jobs').select((eb) => eb.fn.countAll().as('n')).where('state', '!=', 'completed').executeTakeFirstOrThrow();
     if (Number(left.n) !== 0) throw new Error(`${left.n} jobs are not completed`);
     return { opsPerSec: JOBS / seconds, ops: JOBS, seconds, cpuMs: (cpu.user + cpu.system) / 1000, dbCpuMs };
@@ -133,13 +118,13 @@ export async function measureRoundTrips() {
       );
     };
     await loop(1000); // warm-up: connections, the statement prepared on each
-    const dbBefore = await backendCpuMs(plinth);
+    const dbBefore = await backendCpuMs(plinth.db);
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await loop(JOBS);
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const dbCpuMs = cpuSince(dbBefore, await backendCpuMs(plinth));
+    const dbCpuMs = cpuSince(dbBefore, await backendCpuMs(plinth.db));
     return { opsPerSec: JOBS / seconds, ops: JOBS, seconds, cpuMs: (cpu.user + cpu.system) / 1000, dbCpuMs };
   } finally {
     await plinth.close();

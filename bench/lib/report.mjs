@@ -13,8 +13,8 @@ export function printConfig(config, machine) {
 }
 
 export function printTable(results) {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'µs/req', 'load CPU', 'other CPU'];
-  const widths = [22, 10, 8, 8, 7, 8, 11, 8, 9, 10];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'µs/req', 'load CPU', 'other CPU', 'DB µs/req'];
+  const widths = [22, 10, 8, 8, 7, 8, 11, 8, 9, 10, 10];
   console.log(head.map((h, i) => (i === 0 ? h.padEnd(widths[0]) : pad(h, widths[i]))).join(''));
   for (const r of results) {
     if (!r.ok && !r.measurement) {
@@ -32,6 +32,7 @@ export function printTable(results) {
       fixed(m.serverCpuUsPerRequest, 1),
       `${fixed(m.loadGeneratorCpuPercent, 0)}%`,
       `${fixed(m.otherCpuPercent, 0)}%`,
+      fixed(m.databaseCpuUsPerRequest, 1),
     ];
     console.log(r.name.padEnd(widths[0]) + cells.map((c, i) => pad(c, widths[i + 1])).join(''));
   }

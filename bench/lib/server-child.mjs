@@ -2,7 +2,7 @@
  * Child-process entry for one server under test:
  *   node bench/lib/server-child.mjs <scenario file>
  * Starts the scenario on 127.0.0.1, reports `{ type: 'ready', url, target, sample }`
- * over IPC, answers `usage` with its CPU time, and exits on `stop`, on SIGTERM,
+ * over IPC, answers `usage` with its CPU time (and its database's, when the scenario can tell), and exits on `stop`, on SIGTERM,
  * or when the runner goes away (the IPC channel closes).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,9 +53,22 @@ async function profile(message) {
   }
 }
 
+/** This process's CPU time and, for a scenario on PostgreSQL (`databaseCpuMs`), its database backends' by pid. */
+async function usage(message) {
+  const cpu = process.cpuUsage();
+  const at = performance.now();
+  let db;
+  try {
+    db = await running?.databaseCpuMs?.();
+  } catch {
+    db = undefined; // not measured: the figure stays empty
+  }
+  process.send({ type: 'usage', id: message.id, cpu, at, db });
+}
+
 process.on('message', (message) => {
   if (message?.type === 'profile') void profile(message);
-  if (message?.type === 'usage') process.send({ type: 'usage', id: message.id, cpu: process.cpuUsage(), at: performance.now() });
+  if (message?.type === 'usage') void usage(message);
   if (message?.type === 'stop') void stop(0);
 });
 process.on('disconnect', () => void stop(0));

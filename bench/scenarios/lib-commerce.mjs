@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createPlinth } from '@plinth/core';
 import { createTestDatabase } from '@plinth/core/testing';
 import { createServer } from '@plinth/server';
+import { backendCpuMs } from '../lib/pg-cpu.mjs';
 
 export const PASSWORD = 'bench horse battery staple';
 const WORDS = ['wool', 'cotton', 'linen', 'silk', 'scarf', 'hat', 'socks', 'shirt', 'jacket', 'blanket', 'red', 'blue', 'green', 'warm', 'light', 'soft', 'organic', 'classic', 'winter', 'summer'];
@@ -133,7 +134,13 @@ export function commerceScenario(kind, dialect, { label = '', config } = {}) {
     summary: `${summaries[kind]} on ${dialect}${label}`,
     async start({ tmpDir }) {
       const app = await commerceApp(tmpDir, dialect, config ? { config } : {});
-      const answer = (target, sample) => ({ url: app.url, target, sample, close: app.close });
+      const answer = (target, sample) => ({
+        url: app.url,
+        target,
+        sample,
+        close: app.close,
+        ...(dialect === 'postgres' ? { databaseCpuMs: () => backendCpuMs(app.plinth.db) } : {}),
+      });
       if (kind === 'order') {
         const headers = { authorization: `Bearer ${app.token}` };
         const bodies = orderBodies(app.skus);

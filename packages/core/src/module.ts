@@ -26,6 +26,13 @@ export interface Tx {
   db: Kysely<any>;
   /** Records an event in the outbox, inside this transaction. */
   emit(event: EventInput): Promise<OutboxEvent>;
+  /**
+   * Accounts for events that a statement of this transaction wrote to the outbox itself (a
+   * database function writing rows and their events in one call), as `emit` does for its own:
+   * the commit invalidates their aggregates in the shared cache, and this process's dispatcher
+   * is woken. The rows must be what `emit` would write: declared types, valid payloads, ids from `kernel.ids`.
+   */
+  emitted(events: readonly { aggregate?: { type: string; id: string } | undefined }[]): void;
 }
 
 /** What every module's services and handlers are given by the kernel. */

@@ -173,6 +173,10 @@ export function createPlinth(options: CreatePlinthOptions = {}): Plinth {
       jobs.notifyEmitted(); // wakes this process's dispatcher (it waits for the commit like any reader)
       return written;
     },
+    emitted: (events) => {
+      for (const { aggregate } of events) if (aggregate) tags.add(aggregate.type).add(`${aggregate.type}:${aggregate.id}`);
+      if (events.length) jobs.notifyEmitted();
+    },
   });
 
   // Inside a transaction, `db` is that transaction: a query through it can

@@ -10,7 +10,7 @@
  *   which another request may take the key over (the holder crashed).
  * - record: the status, headers and body of the first answer, encrypted, replayed to retries.
  */
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Actor } from '../auth.js';
 import { PlinthError } from '../errors.js';
 import type { KernelContext } from '../module.js';
@@ -99,6 +99,16 @@ const claimText = (p: (n: number) => string) =>
   `values (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, null, null, ${p(7)}, ${p(8)}) on conflict ("scope", "key") do nothing`;
 const claimSql = { sqlite: claimText(() => '?'), postgres: claimText((n) => `$${n}`) } as const;
 const completeSql = { sqlite: completeText(() => '?'), postgres: completeText((n) => `$${n}`) } as const;
+/**
+ * PostgreSQL, in a transaction: the transaction-level advisory lock on the key, then the insert
+ * only if the lock was had, in one round trip. `$1`: the lock's key text; then the row as in `claimText`.
+ */
+const lockedClaimSql =
+  `with "lock" as (select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as "ok"), ` +
+  `"ins" as (insert into "${IDEMPOTENCY_TABLE}" ("id", "scope", "key", "fingerprint", "lease", "locked_until", "status", "response", "created_at", "expires_at") ` +
+  'select $2, $3, $4, $5, $6, cast($7 as timestamptz), cast(null as integer), cast(null as text), cast($8 as timestamptz), cast($9 as timestamptz) ' +
+  'from "lock" where "lock"."ok" on conflict ("scope", "key") do nothing returning 1) ' +
+  'select (select "ok" from "lock") as "ok", exists (select 1 from "ins") as "inserted"';
 const PRUNE_INTERVAL_MS = 60_000;
 const PRUNE_BATCH = 500;
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
@@ -125,6 +135,9 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
   // Outside a transaction (as `begin` is meant to be called) this is the pool, and every statement commits by itself.
   const db = () => kernel.db;
   const context = (row: Pick<KeyRow, 'scope' | 'key'>) => `idempotency:${row.scope}:${row.key}`;
+  // Fixed texts: named prepared statements on PostgreSQL (parsed and planned once per connection).
+  const fixed = <R>(name: string, text: string, values: unknown[]) =>
+    db().executeQuery<R>(kernel.storage.preparedQuery?.(name, text, values) ?? CompiledQuery.raw(text, values));
   let nextPrune = 0;
 
   function lease(row: Pick<KeyRow, 'id' | 'scope' | 'key' | 'lease'>): IdempotencyLease {
@@ -137,15 +150,13 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
       async complete(response) {
         once();
         // Fixed text (every idempotent POST records its answer): no query building.
-        const result = await db().executeQuery(
-          CompiledQuery.raw(completeSql[kernel.storage.dialect], [
-            response.status,
-            kernel.secrets.encrypt(JSON.stringify(response), context(row)),
-            iso(clock.now() + ttlMs),
-            row.id,
-            row.lease,
-          ]),
-        );
+        const result = await fixed('plinth_idempotency_complete', completeSql[kernel.storage.dialect], [
+          response.status,
+          kernel.secrets.encrypt(JSON.stringify(response), context(row)),
+          iso(clock.now() + ttlMs),
+          row.id,
+          row.lease,
+        ]);
         return Number(result.numAffectedRows ?? 0) > 0;
       },
       async release() {
@@ -226,20 +237,16 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
       if (combined) {
         lockFirst = false;
         // One round trip: the lock, then the insert only if the lock was had.
-        const { rows } = await sql<{ ok: boolean; inserted: boolean }>`with "lock" as (select pg_try_advisory_xact_lock(hashtextextended(${`${scope}\n${key}`}, 0)) as ok),
-          "ins" as (insert into ${sql.table(IDEMPOTENCY_TABLE)} ("id", "scope", "key", "fingerprint", "lease", "locked_until", "status", "response", "created_at", "expires_at")
-            select ${id}, ${scope}, ${key}, ${fresh.fingerprint}, ${fresh.lease}, cast(${fresh.locked_until} as timestamptz), cast(null as integer), cast(null as text),
-              cast(${fresh.created_at} as timestamptz), cast(${fresh.expires_at} as timestamptz)
-            from "lock" where "lock"."ok"
-            on conflict ("scope", "key") do nothing returning 1)
-          select (select "ok" from "lock") as "ok", exists (select 1 from "ins") as "inserted"`.execute(db());
+        const { rows } = await fixed<{ ok: boolean; inserted: boolean }>('plinth_idempotency_locked_claim', lockedClaimSql, [
+          `${scope}\n${key}`, id, scope, key, fresh.fingerprint, fresh.lease, fresh.locked_until, fresh.created_at, fresh.expires_at,
+        ]);
         if (!rows[0]?.ok) throw inFlight();
         if (rows[0].inserted) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
       }
       if (!combined) {
-        const inserted = await db().executeQuery(
-          CompiledQuery.raw(claimSql[kernel.storage.dialect], [id, scope, key, fresh.fingerprint, fresh.lease, fresh.locked_until, fresh.created_at, fresh.expires_at]),
-        );
+        const inserted = await fixed('plinth_idempotency_claim', claimSql[kernel.storage.dialect], [
+          id, scope, key, fresh.fingerprint, fresh.lease, fresh.locked_until, fresh.created_at, fresh.expires_at,
+        ]);
         if (Number(inserted.numAffectedRows ?? 0) > 0) return { kind: 'run', lease: lease({ id, scope, key, lease: fresh.lease }) };
       }
 

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { CompiledQuery, Kysely, SelectQueryBuilder } from 'kysely';
 import type { FullTextSearch } from './full-text.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -67,6 +67,13 @@ export interface Storage {
    * Undefined on SQLite.
    */
   prepared?<R>(name: string, text: string, values: readonly unknown[]): Promise<R[]>;
+  /**
+   * PostgreSQL: `text` with `values` as a query that runs as the named prepared statement `name`
+   * on whichever connection executes it (`kernel.db`, so inside a transaction too): parsed and
+   * planned once per connection. For hot fixed statements run in transactions; `text` must be
+   * the same for a given `name`. Undefined on SQLite (run `CompiledQuery.raw(text, values)`).
+   */
+  preparedQuery?(name: string, text: string, values: readonly unknown[]): CompiledQuery;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   poolStats(): PoolStats;

@@ -9,7 +9,8 @@ import { pageOf } from '../catalog/keyset.js';
 import type { CatalogService } from '../catalog/service.js';
 import type { Caller } from '../identity/types.js';
 import type { InventoryService } from '../inventory/service.js';
-import { ordersError } from './errors.js';
+import { ordersError, unsellable } from './errors.js';
+import { createPostgresPlacement } from './place-postgres.js';
 import {
   type DraftItem, type ItemRow, ORDER_TRANSITIONS, type Order, type OrderQuery, type OrderRow, type OrderSummary, type OrderStatus, type OrdersModuleOptions, type Payable,
 } from './types.js';
@@ -193,6 +194,10 @@ export function createOrdersService(kernel: KernelContext, options: OrdersModule
     });
   }
 
+  // PostgreSQL: one database call per order (see place-postgres.ts); a pricing hook (JavaScript,
+  // between the reservation and the writes) keeps the statement-by-statement path below.
+  const placeInDatabase = kernel.storage.dialect === 'postgres' && !options.pricing ? createPostgresPlacement(kernel, toOrder, ORDER_EXPIRE_JOB) : undefined;
+
   const service: OrdersService = {
     async createOrder(input, caller) {
       await kernel.authorize(caller.actor, 'orders:create');
@@ -201,14 +206,11 @@ export function createOrdersService(kernel: KernelContext, options: OrdersModule
       for (const item of input.items) quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
       const skus = [...quantities.keys()].sort();
       const userId = ownerOf(caller.actor);
+      if (placeInDatabase) return placeInDatabase({ skus, quantities, userId });
       const order = await kernel.transaction(async () => {
         const found = await catalog().sellable(skus);
-        const unknown = skus.filter((s) => !found.get(s)?.active);
-        if (unknown.length) throw ordersError('orders.unknown_sku', `Not for sale: ${unknown.join(', ')}`, { details: { skus: unknown } });
-        const currencies = new Set(skus.map((s) => found.get(s)!.currency));
-        if (currencies.size > 1) {
-          throw ordersError('orders.mixed_currencies', 'One order is paid in one currency: order these items separately', { details: { currencies: [...currencies].sort() } });
-        }
+        const refused = unsellable(skus, found);
+        if (refused) throw refused;
         const id = kernel.ids.next();
         const createdAt = kernel.clock.now();
         const expiresAt = iso(createdAt + kernel.config.orders.expiryMinutes * 60_000);

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { combinePostgresInserts, withErrorMapping } from '../error-mapping.js';
 import type { Storage } from '../storage.js';
@@ -45,6 +45,43 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
+  // `preparedQuery`: statement texts that run as named prepared statements, on every connection.
+  const named = new Map<string, string>();
+  // What Kysely sends through a client: `query(text, values)`, and the transaction's own texts.
+  pool.on('connect', (client) => {
+    const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    let beginPending = false;
+    (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+      if (typeof config !== 'string' || callback !== undefined) {
+        if (beginPending) {
+          beginPending = false;
+          // Sent first (a client runs its queries in order); a submittable (a cursor) is answered as itself, not awaited.
+          void send('begin').catch(() => {});
+        }
+        return send(config, values, callback);
+      }
+      const name = named.get(config);
+      const parameters = (values ?? []) as unknown[];
+      if (config === 'begin') {
+        // A transaction's BEGIN waits for its first statement and goes out with it, in one round trip.
+        // Kysely ends every transaction with `commit` or `rollback`, so the mark never outlives it.
+        beginPending = true;
+        return Promise.resolve(EMPTY_RESULT);
+      }
+      if (beginPending) {
+        beginPending = false;
+        // Nothing was sent: there is no transaction to end.
+        if (config === 'commit' || config === 'rollback') return Promise.resolve(EMPTY_RESULT);
+        // With it: an unnamed statement with parameters, or a named one this connection has parsed
+        // (pg marks a name parsed on the first ParseComplete of its query, here BEGIN's).
+        const parsed = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+        if (name === undefined ? parameters.length > 0 : parsed[name] === config) return afterBegin(send, { name, text: config, values: parameters });
+        // On its own after BEGIN: a plain text (a savepoint), or a named statement's first use here.
+        return send('begin').then(() => (name === undefined ? send(config, values) : send({ name, text: config, values: parameters })));
+      }
+      return name === undefined ? send(config, values) : send({ name, text: config, values: parameters });
+    };
+  });
   const writes = { count: 0 };
   const db = new Kysely<any>({ dialect: withErrorMapping(new PostgresDialect({ pool }), mapPostgresError, writes, combinePostgresInserts) });
   let closed = false;
@@ -75,6 +112,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
         writes.count++; // prepared statements are the hot writes (claims): count them for read caches
       }
     },
+    preparedQuery(name, text, values) {
+      const known = named.get(text);
+      if (known !== name) {
+        if (known !== undefined || [...named.values()].includes(name)) throw new Error(`The prepared statement "${name}" is already used for another text`);
+        named.set(text, name);
+      }
+      return CompiledQuery.raw(text, values as unknown[]);
+    },
     listen: (channel, onNotify) => createPostgresListener(options.connectionString, channel, onNotify),
     async ping() {
       await sql`select 1`.execute(db);
@@ -93,6 +138,53 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
       await db.destroy();
     },
   };
+}
+
+/** What Kysely reads of an answer to `begin`, `commit` or `rollback`. */
+const EMPTY_RESULT = { command: null, rowCount: null, rows: [], fields: [] };
+
+/**
+ * Runs `statement` (extended protocol: parameters, or a name already parsed on this connection) right after a BEGIN, both written
+ * at once and answered together: `begin` is parsed, bound and executed unnamed ahead of the
+ * statement's own messages, before its one Sync. The client sees one query with two results
+ * (as for a multi-statement text) and answers the statement's. An error in either fails the
+ * statement; the transaction is then open and failed, as after a failed first statement, and
+ * the caller's rollback ends it.
+ */
+function afterBegin(send: (query: pg.Query) => unknown, statement: { name: string | undefined; text: string; values: unknown[] }): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query({
+      text: statement.text,
+      values: statement.values,
+      ...(statement.name === undefined ? {} : { name: statement.name }),
+      callback: (error: Error | null, result: pg.QueryResult | pg.QueryResult[]) => {
+        if (error) reject(error);
+        else resolve(Array.isArray(result) ? result[result.length - 1]! : result);
+      },
+    } as pg.QueryConfig);
+    const internal = query as unknown as { submit(connection: ProtocolConnection): Error | null };
+    const submit = internal.submit.bind(query);
+    internal.submit = (connection) => {
+      connection.stream.cork?.();
+      try {
+        connection.parse({ text: 'begin', name: '', types: [] });
+        connection.bind({});
+        connection.execute({});
+        return submit(connection);
+      } finally {
+        connection.stream.uncork?.();
+      }
+    };
+    send(query);
+  });
+}
+
+/** The parts of pg's (untyped) protocol connection that `afterBegin` writes with. */
+interface ProtocolConnection {
+  stream: { cork?(): void; uncork?(): void };
+  parse(message: { text: string; name: string; types: unknown[] }): void;
+  bind(message: object): void;
+  execute(message: object): void;
 }
 
 /** A fixed 64-bit key for `pg_advisory_xact_lock` ("plinth" in ASCII). */
