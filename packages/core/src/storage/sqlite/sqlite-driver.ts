@@ -71,6 +71,11 @@ export class SqliteDriver implements Driver {
     const db = new BetterSqlite3(filename, { timeout: busyTimeoutMs, fileMustExist: fileMustExist ?? false });
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
+    // Temporary files in memory: every transaction of a shared commit runs in a savepoint, whose
+    // sub-journal SQLite would otherwise spill past 64 KiB into a file in /var/tmp, created,
+    // written and deleted on the event loop per transaction (sorts and temporary indices too large
+    // for the page cache are held in memory as well).
+    db.pragma('temp_store = MEMORY');
     db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     // SQLite itself never syncs on commit (NORMAL). For `full`, writers wait in releaseConnection()
     // for a shared fdatasync of the WAL instead: as durable as FULL, without one sync per commit
