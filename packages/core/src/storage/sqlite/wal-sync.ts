@@ -1,4 +1,5 @@
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type Stats, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 
 export interface WalSyncStats {
   /** Callers that waited for their writes to reach the disk. */
@@ -65,11 +66,15 @@ export class WalSync {
    * into the (then synced) database, e.g. when the journal mode changes: then
    * there is nothing left to sync. A WAL created again later is another file,
    * so a handle to the old one is never synced in its place.
+   *
+   * The `stat` runs on the event loop, as SQLite's own reads and writes do: it
+   * costs microseconds, where a trip through libuv's thread pool costs more
+   * main-thread work and waits behind whatever the pool has queued.
    */
   async #walFile(): Promise<FileHandle | undefined> {
-    let current: Awaited<ReturnType<typeof stat>>;
+    let current: Stats;
     try {
-      current = await stat(this.#path);
+      current = statSync(this.#path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await this.#drop();
