@@ -12,7 +12,6 @@ import { PASSWORD } from './lib-identity.mjs';
 
 export const summary = 'plain node:http verifying the password (Argon2id OWASP) per POST';
 
-const HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 export async function start() {
   const stored = await hash(PASSWORD, { memoryCost: 19_456, timeCost: 2, parallelism: 1 });
@@ -22,8 +21,9 @@ export async function start() {
     req.on('end', async () => {
       const { password } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const ok = await verify(stored, password);
-      res.writeHead(ok ? 200 : 401, HEADERS);
-      res.end(JSON.stringify({ ok }));
+      const body = JSON.stringify({ ok });
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
     });
   });
   const url = await listenLocal(server);
