@@ -141,6 +141,8 @@ export class SqliteDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const { busyTimeoutMs } = this.#options;
     const deadline = Date.now() + busyTimeoutMs;
+    // Not a statement prepared once: SQLite applies `busy_timeout` while it prepares the pragma,
+    // so running a prepared one again would change nothing.
     this.#db!.pragma('busy_timeout = 0');
     try {
       for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
