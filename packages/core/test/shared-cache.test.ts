@@ -1,25 +1,25 @@
 /**
- * The shared (Redis) read cache across Plinth instances on one PostgreSQL:
- * the writer never reads its old value back, other instances see a committed
- * product change within the documented bound (pub/sub delivery), and the
- * cache counts its hits.
+ * The shared (Redis) read cache across Plinth instances on one database (each
+ * dialect): the writer never reads its old value back, other instances see a
+ * committed product change within the documented bound (pub/sub delivery),
+ * concurrent misses of a product share one load, and the cache counts its hits.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { type AccessService, type Actor, builtinModules, type CatalogService, type Plinth } from '../src/index.js';
-import { startTestRedisServer, testRedisUrl } from '../src/testing/index.js';
+import { dialects, startTestRedisServer, testRedisUrl } from '../src/testing/index.js';
 import { as, system } from './access/support.js';
 import { useHarness } from './support/harness.js';
 
 /** The bound docs/operations.md promises for another process while Redis answers. */
 const REMOTE_BOUND_MS = 250;
 
-describe('shared read cache on PostgreSQL + Redis', () => {
+describe.each(dialects)('shared read cache on %s + Redis', (dialect) => {
   const h = useHarness();
 
   async function instances(n: number, redisUrl = testRedisUrl) {
-    const { url } = await h.database('postgres');
+    const { url } = await h.database(dialect);
     const cache = { keyPrefix: `test:${randomUUID()}:`, maxAgeMs: 60_000 };
     const out: Plinth[] = [];
     for (let i = 0; i < n; i++) {
@@ -46,6 +46,30 @@ describe('shared read cache on PostgreSQL + Redis', () => {
     const metrics = await b.metrics.metrics();
     expect(metrics).toContain('plinth_cache_requests_total{result="redis_hit"} 1');
     expect(metrics).toMatch(/plinth_cache_hit_ratio 1\b/);
+  });
+
+  it('concurrent reads of a cold product load it once per instance, and a write still reaches both', async () => {
+    const [a, b] = (await instances(2)) as [Plinth, Plinth];
+    const created = await newProduct(a);
+    const burst = (p: Plinth) => Promise.all(Array.from({ length: 20 }, () => catalog(p).getProduct(created.id, null)));
+    // Every read misses memory at once: one of them reads Redis and the database, the others wait for it.
+    expect((await burst(a)).map((p) => p.name)).toEqual(Array(20).fill('Lamp'));
+    expect(a.cache.stats).toMatchObject({ misses: 1, sharedHits: 0, memoryHits: 19 });
+    expect(await a.metrics.metrics()).toContain('plinth_cache_requests_total{result="memory_hit"} 19');
+    expect((await burst(b)).map((p) => p.name)).toEqual(Array(20).fill('Lamp'));
+    expect(b.cache.stats).toMatchObject({ misses: 0, sharedHits: 1, memoryHits: 19 });
+
+    await catalog(a).updateProduct(created.id, { name: 'Desk lamp' }, undefined, as(system));
+    expect((await burst(a)).map((p) => p.name)).toEqual(Array(20).fill('Desk lamp'));
+    expect(a.cache.stats.misses).toBe(2);
+    const written = performance.now();
+    let seen = await burst(b);
+    while (seen.some((p) => p.name !== 'Desk lamp') && performance.now() - written < 5000) {
+      await sleep(5);
+      seen = await burst(b);
+    }
+    expect(seen.map((p) => p.name)).toEqual(Array(20).fill('Desk lamp'));
+    expect(performance.now() - written).toBeLessThan(REMOTE_BOUND_MS);
   });
 
   it('a product update through A is read back by A at once and seen by B within the bound', async () => {

@@ -129,6 +129,63 @@ describe('read cache: the commit watermark (PostgreSQL)', () => {
     expect(other.peek('b')).toBeUndefined(); // a transaction reads around the cache
   });
 
+  it('concurrent misses of a key share one load, unless a write, an announcement or maxAgeMs came between', async () => {
+    const { clock, storage, cache } = setUp();
+    const gates: (() => void)[] = [];
+    let loads = 0;
+    /** A load that waits until the test opens it (gates[n]), then answers its number. */
+    const read = (key: string) =>
+      cache.get(key, async () => {
+        const n = ++loads;
+        await new Promise<void>((open) => gates.push(open));
+        return { key, load: n };
+      });
+    const open = async () => {
+      for (const gate of gates.splice(0)) gate();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+
+    const first = [read('a'), read('a'), read('a'), read('b')];
+    await open();
+    expect(await Promise.all(first)).toEqual([{ key: 'a', load: 1 }, { key: 'a', load: 1 }, { key: 'a', load: 1 }, { key: 'b', load: 2 }]);
+    expect(cache.stats).toMatchObject({ misses: 2, memoryHits: 2 });
+
+    // A write through this instance while a load runs: a later caller must not get what it loads.
+    storage.version++;
+    const before = read('a');
+    storage.version++;
+    const after = read('a');
+    // Another process announced a commit: the same.
+    cache.remoteInvalidated(['note:a']);
+    const announced = read('a');
+    // A load running for maxAgeMs is not joined either (stuck, or too old to vouch for).
+    clock.advance(1000);
+    const late = read('a');
+    await open();
+    expect((await Promise.all([before, after, announced, late])).map((v) => v.load)).toEqual([3, 4, 5, 6]);
+
+    // A failed load fails its joiners, then is forgotten.
+    storage.version++;
+    let fail = true;
+    let failingLoads = 0;
+    const failing = () =>
+      cache.get('c', async () => {
+        failingLoads++;
+        await new Promise<void>((open) => gates.push(open));
+        if (fail) throw new Error('database down');
+        return 'c';
+      });
+    const both = Promise.allSettled([failing(), failing()]);
+    await open();
+    for (const result of await both) expect(result).toMatchObject({ status: 'rejected' });
+    expect(failingLoads).toBe(1);
+    fail = false;
+    const again = failing();
+    await open();
+    expect(await again).toBe('c');
+    expect(failingLoads).toBe(2);
+  });
+
   describe('with a bulk check (Revalidation)', () => {
     function withStamps() {
       const base = setUp();

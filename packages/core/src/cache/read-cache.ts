@@ -26,6 +26,11 @@ import type { SharedLayer } from './shared-layer.js';
  * event's aggregate) bumps its generation before `transaction()` returns, then
  * tells the other processes. `ttlSeconds` bounds an entry whose invalidation
  * could not reach Redis.
+ *
+ * Concurrent misses of one key share one load (while nothing was written or announced since
+ * it began): a cold key under load is read from Redis and the database once, not once per
+ * request. That matters most with Redis, whose miss costs two round trips (read, then store)
+ * during which every further request for the key would otherwise start its own load.
  */
 export interface ReadCache {
   /**
@@ -78,6 +83,7 @@ export interface Revalidation {
 }
 
 export interface CacheStats {
+  /** Answered by this process, including the callers that joined a load already in flight for their key. */
   memoryHits: number;
   sharedHits: number;
   misses: number;
@@ -94,6 +100,14 @@ interface Entry {
   /** Its kind's bulk check and its stamp, when it has them (PostgreSQL). */
   revalidation?: Revalidation | undefined;
   stamp?: string | undefined;
+}
+
+/** A load in flight, joined by concurrent misses of its key that see the same version and epoch. */
+interface Loading {
+  value: Promise<unknown>;
+  version: number;
+  epoch: number;
+  startedAt: number;
 }
 
 /** A commit watermark reading, and when it was asked for (everything committed before then is included). */
@@ -126,6 +140,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
   const stats: CacheStats = { memoryHits: 0, sharedHits: 0, misses: 0 };
   const memoryOn = maxEntries > 0 && maxAgeMs > 0;
   const entries = memoryOn ? new LRUCache<string, Entry>({ max: maxEntries }) : undefined;
+  const loading = new Map<string, Loading>();
   // SQLite's change version covers other processes' commits too: age adds nothing there.
   const ageLimited = !storage.seesOtherProcesses;
   let epoch = 0;
@@ -283,16 +298,33 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
         }
       }
       const now = clock.now();
+      // A load of this key that began with nothing written or announced since gives what a hit on its
+      // entry would: join it. Not one running for maxAgeMs or longer (stuck, or too old on PostgreSQL).
+      const running = loading.get(key);
+      if (running && running.version === storage.changeVersion() && running.epoch === epoch && now - running.startedAt < maxAgeMs) {
+        stats.memoryHits++;
+        return running.value as Promise<T>;
+      }
       // The watermark known before the load began (a reading finished before it): a later equal reading proves nothing was missed.
       let mark: string | undefined;
       if (readWatermark) {
         mark = lastMark?.mark;
         if (!lastMark || now - lastMark.sentAt >= maxAgeMs / 2) void watermark(); // for the next loads; this one does not wait
       }
-      const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
-      const revalidation = ageLimited ? readOptions?.revalidation : undefined;
-      entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark, revalidation, stamp: revalidation?.stampOf(value) });
-      return value;
+      const loaded = (async () => {
+        const value = deepFreeze(tags?.length ? await loadShared(key, tags, load) : (stats.misses++, await load()));
+        const revalidation = ageLimited ? readOptions?.revalidation : undefined;
+        entries.set(key, { value, version, epoch: seenEpoch, checkedAt: now, mark, revalidation, stamp: revalidation?.stampOf(value) });
+        return value;
+      })();
+      const flight: Loading = { value: loaded, version, epoch: seenEpoch, startedAt: now };
+      loading.set(key, flight);
+      // A failed load is shared by its joiners, then forgotten: the next miss loads again.
+      const forget = () => {
+        if (loading.get(key) === flight) loading.delete(key);
+      };
+      loaded.then(forget, forget);
+      return loaded;
     },
     peek<T>(key: string): T | undefined {
       if (!entries) return undefined;
@@ -319,6 +351,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache & RemoteIn
     },
     clear() {
       entries?.clear();
+      loading.clear();
     },
     onRemoteInvalidation(listener) {
       listeners.push(listener);
