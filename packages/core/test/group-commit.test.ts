@@ -4,6 +4,7 @@
  * concurrent commits share those syncs instead of paying one each.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { pbkdf2 } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +157,32 @@ describe('SQLite group commit', () => {
     const { n } = (await again.db.selectFrom('hits').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()) as { n: number };
     expect(Number(n)).toBe(40);
     await again.close();
+  });
+
+  it("syncs on a thread of its own: a commit does not wait behind the tasks queued on libuv's pool (password hashes)", async () => {
+    const plinth = await open();
+    await plinth.db.insertInto('hits').values({ id: 'warm' }).execute(); // the sync thread is up
+    // 40 CPU-bound tasks on libuv's pool (4 threads), as a burst of sign-ins queues its hashes there.
+    let done = 0;
+    const queued = Array.from(
+      { length: 40 },
+      () =>
+        new Promise<void>((resolve, reject) =>
+          pbkdf2('password', 'salt', 40_000, 32, 'sha256', (error) => {
+            done++;
+            if (error) reject(error);
+            else resolve();
+          }),
+        ),
+    );
+    await plinth.transaction(async (tx) => {
+      await tx.db.insertInto('hits').values({ id: 'during' }).execute();
+    });
+    // Through the pool, the commit's sync would have waited for at least 36 of them.
+    const doneAtCommit = done;
+    await Promise.all(queued);
+    expect(doneAtCommit).toBeLessThan(20);
+    expect(await plinth.db.selectFrom('hits').select('id').where('id', '=', 'during').executeTakeFirst()).toEqual({ id: 'during' });
   });
 
   it('does not wait for the disk with synchronous: normal', async () => {

@@ -102,7 +102,8 @@ export class WalCheckpointer {
     let worker: Worker;
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      worker = new Worker(WORKER, { eval: true, workerData: { driver, filename: this.#filename, busyTimeoutMs: this.#busyTimeoutMs } });
+      // No inherited flags: under `node --input-type=module` the script would be read as ESM, without `require`.
+      worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { driver, filename: this.#filename, busyTimeoutMs: this.#busyTimeoutMs } });
     } catch (error) {
       this.#gone(error);
       return undefined;
