@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { closeScriptWorker, startScriptWorker } from './script-worker.js';
 
 /**
  * Checkpoints of the WAL in a worker thread, with a connection of its own, so
@@ -102,13 +103,11 @@ export class WalCheckpointer {
     let worker: Worker;
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      // No inherited flags: under `node --input-type=module` the script would be read as ESM, without `require`.
-      worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { driver, filename: this.#filename, busyTimeoutMs: this.#busyTimeoutMs } });
+      worker = startScriptWorker(WORKER, { driver, filename: this.#filename, busyTimeoutMs: this.#busyTimeoutMs });
     } catch (error) {
       this.#gone(error);
       return undefined;
     }
-    worker.unref();
     worker.on('message', (message: { ok: boolean }) => {
       this.#running = false;
       this.#last = Date.now();
@@ -150,10 +149,7 @@ export class WalCheckpointer {
     const worker = this.#worker;
     this.#worker = undefined;
     for (const resolve of this.#waiters.splice(0)) resolve();
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.ref(); // an unref'd worker would let the process end while close() waits for it
-    worker.postMessage('close'); // after a checkpoint in progress: messages are handled in order
-    await exited;
+    // After a checkpoint in progress: messages are handled in order.
+    if (worker) await closeScriptWorker(worker);
   }
 }

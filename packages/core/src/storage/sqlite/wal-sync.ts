@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { closeScriptWorker, startScriptWorker } from './script-worker.js';
 
 export interface WalSyncStats {
   /** Callers that waited for their writes to reach the disk. */
@@ -122,9 +123,7 @@ export class WalSync {
   }
 
   #spawn(): Worker {
-    // No inherited flags: under `node --input-type=module` the script would be read as ESM, without `require`.
-    const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { path: this.#path } });
-    worker.unref();
+    const worker = startScriptWorker(WORKER, { path: this.#path });
     worker.on('message', (reply: Reply) => {
       const answer = this.#answer;
       this.#answer = undefined;
@@ -154,10 +153,6 @@ export class WalSync {
     this.#closed = true;
     const worker = this.#worker;
     this.#worker = undefined;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.ref(); // an unref'd worker would let the process end while close() waits for it
-    worker.postMessage('close');
-    await exited;
+    if (worker) await closeScriptWorker(worker);
   }
 }
