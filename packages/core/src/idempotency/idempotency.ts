@@ -301,8 +301,12 @@ export function createIdempotencyService(kernel: KernelContext): IdempotencyServ
 
     async prune(limit = PRUNE_BATCH) {
       const now = iso(clock.now());
+      // The expiry is checked on the row deleted as well: on PostgreSQL a request may take over an
+      // expired key (renewing its row) while this runs, and the re-check after waiting for its lock
+      // sees only the row's own conditions, not the subquery's, which would delete the renewed claim.
       const result = await db()
         .deleteFrom(IDEMPOTENCY_TABLE)
+        .where('expires_at', '<=', now)
         .where('id', 'in', db().selectFrom(IDEMPOTENCY_TABLE).select('id').where('expires_at', '<=', now).limit(limit))
         .executeTakeFirst();
       return Number(result.numDeletedRows);

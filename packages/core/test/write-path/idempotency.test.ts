@@ -298,3 +298,31 @@ describe.each(dialects)('Idempotency-Key on %s', (dialect) => {
     expect(header(doc.paths['/v1/me'].patch, 'If-Match')).toBe(true);
   });
 });
+
+describe('Idempotency-Key pruning on postgres', () => {
+  const h = useHarness();
+
+  it('keeps a key that a request takes over while a prune in another process waits for its row', async () => {
+    const { url } = await h.database('postgres');
+    const clock = createManualClock(Date.now());
+    const a = h.plinth(url, { clock, idempotency: { ttlSeconds: 60 } });
+    await a.start();
+    const b = h.plinth(url, { clock, idempotency: { ttlSeconds: 60 } });
+    await b.start();
+    const request = { actor: null, key: randomUUID(), method: 'POST', target: '/v1/things', body: { n: 1 } };
+    const first = await a.idempotency.begin(request);
+    if (first.kind !== 'run') throw new Error('expected to run');
+    await first.lease.complete({ status: 201, headers: {}, body: '{}' });
+    clock.advance(61_000); // the key has expired
+    let pruning: Promise<number> | undefined;
+    await a.transaction(async () => {
+      // This request takes the expired key over (its row renewed, locked until the commit)...
+      expect((await a.idempotency.beginInTransaction(request)).kind).toBe('run');
+      // ...while another process's prune, which saw the row expired, waits for that lock.
+      pruning = b.idempotency.prune();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    expect(await pruning).toBe(0);
+    expect(await a.db.selectFrom(IDEMPOTENCY_TABLE).select('key').execute()).toHaveLength(1);
+  });
+});
